@@ -1,0 +1,1 @@
+"""The only place that touches key material: sealing, keys, pseudonyms, JOSE."""

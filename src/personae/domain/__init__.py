@@ -1,0 +1,1 @@
+"""Pure rules of personae: no I/O, no clock, no adapters."""
