@@ -1,0 +1,45 @@
+"""FastAPI dependencies: the services, and the principal behind a bearer credential."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from personae.bootstrap import Services
+from personae.errors import NotAuthenticated
+from personae.services.auth import PersonPrincipal, StaffPrincipal, WorldPrincipal
+
+
+def services(request: Request) -> Services:
+    svc: Services = request.app.state.services
+    return svc
+
+
+def bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthenticated("a bearer credential is required")
+    return token.strip()
+
+
+ServicesDep = Annotated[Services, Depends(services)]
+BearerDep = Annotated[str, Depends(bearer)]
+
+
+def person(svc: ServicesDep, token: BearerDep) -> PersonPrincipal:
+    return svc.auth.person(token)
+
+
+def staff(svc: ServicesDep, token: BearerDep) -> StaffPrincipal:
+    return svc.auth.staff(token)
+
+
+def world(svc: ServicesDep, token: BearerDep) -> WorldPrincipal:
+    return svc.auth.world(token)
+
+
+PersonDep = Annotated[PersonPrincipal, Depends(person)]
+StaffDep = Annotated[StaffPrincipal, Depends(staff)]
+WorldDep = Annotated[WorldPrincipal, Depends(world)]

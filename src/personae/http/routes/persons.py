@@ -1,0 +1,104 @@
+"""Routes of a person: registration, sessions, profile, attributes, personas, disclosures."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Path, Response, status
+
+from personae.domain.persons import EvidenceKind
+from personae.http.deps import BearerDep, PersonDep, ServicesDep
+from personae.http.schemas import (
+    AttributeOut,
+    AttributeValueIn,
+    DisclosureOut,
+    JoinIn,
+    PersonaOut,
+    ProfileOut,
+    RegisteredOut,
+    RegisterIn,
+    SessionOut,
+    SignInIn,
+)
+from personae.services.registry import Registration
+
+router = APIRouter(prefix="/v1", tags=["persons"])
+
+AttributeName = Path(max_length=64, pattern=r"^[a-z][a-z0-9_]*$")
+ItemText = Path(max_length=80)
+PersonaId = Path(max_length=64)
+
+
+@router.post("/persons", status_code=status.HTTP_201_CREATED)
+def register(body: RegisterIn, svc: ServicesDep) -> RegisteredOut:
+    result = svc.registry.register(
+        Registration(
+            handle=body.handle,
+            password=body.password,
+            evidence=EvidenceKind(body.evidence.kind),
+            evidence_token=body.evidence.token,
+            attributes=body.attributes,
+        )
+    )
+    return RegisteredOut(
+        assurance=result.assurance, session=SessionOut.model_validate(result.session)
+    )
+
+
+@router.post("/sessions", status_code=status.HTTP_201_CREATED)
+def sign_in(body: SignInIn, svc: ServicesDep) -> SessionOut:
+    return SessionOut.model_validate(svc.auth.person_sign_in(body.handle, body.password))
+
+
+@router.delete("/sessions/current", status_code=status.HTTP_204_NO_CONTENT)
+def sign_out(_who: PersonDep, token: BearerDep, svc: ServicesDep) -> Response:
+    svc.auth.sign_out(token)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/me")
+def me(who: PersonDep, svc: ServicesDep) -> ProfileOut:
+    return ProfileOut.model_validate(svc.registry.profile(who))
+
+
+@router.put("/me/attributes/{name}")
+def set_attribute(
+    body: AttributeValueIn, who: PersonDep, svc: ServicesDep, name: str = AttributeName
+) -> AttributeOut:
+    return AttributeOut.model_validate(svc.registry.set_attribute(who, name, body.value))
+
+
+@router.delete("/me/attributes/{name}", status_code=status.HTTP_204_NO_CONTENT)
+def remove_attribute(who: PersonDep, svc: ServicesDep, name: str = AttributeName) -> Response:
+    svc.registry.remove_attribute(who, name)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/me/personas")
+def my_personas(who: PersonDep, svc: ServicesDep) -> list[PersonaOut]:
+    return [PersonaOut.model_validate(p) for p in svc.registry.personas(who)]
+
+
+@router.post("/me/personas", status_code=status.HTTP_201_CREATED)
+def join(body: JoinIn, who: PersonDep, svc: ServicesDep, response: Response) -> PersonaOut:
+    joined = svc.registry.join(who, body.world_id, body.consent)
+    if not joined.created:
+        response.status_code = status.HTTP_200_OK
+    return PersonaOut.model_validate(joined.persona)
+
+
+@router.put("/me/personas/{persona_id}/consents/{item}")
+def grant(
+    who: PersonDep, svc: ServicesDep, persona_id: str = PersonaId, item: str = ItemText
+) -> PersonaOut:
+    return PersonaOut.model_validate(svc.registry.set_consent(who, persona_id, item, True))
+
+
+@router.delete("/me/personas/{persona_id}/consents/{item}")
+def withdraw(
+    who: PersonDep, svc: ServicesDep, persona_id: str = PersonaId, item: str = ItemText
+) -> PersonaOut:
+    return PersonaOut.model_validate(svc.registry.set_consent(who, persona_id, item, False))
+
+
+@router.get("/me/disclosures")
+def my_disclosures(who: PersonDep, svc: ServicesDep) -> list[DisclosureOut]:
+    return [DisclosureOut.model_validate(d) for d in svc.registry.disclosures(who)]

@@ -1,0 +1,332 @@
+"""Use cases of a person: register, manage attributes, join worlds, consent, see disclosures."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from personae.crypto import tokens
+from personae.crypto.vault import person_owner, persona_owner
+from personae.domain.events import Event, EventType
+from personae.domain.persons import (
+    ASSURANCE_OF,
+    EvidenceKind,
+    check_password,
+    normalize_handle,
+)
+from personae.domain.worlds import parse_terms, plan_join
+from personae.errors import (
+    AlreadyRegistered,
+    FieldError,
+    InvalidInput,
+    MissingAttribute,
+    NotFound,
+    PersonaeError,
+)
+from personae.services.auth import IssuedSession, PersonPrincipal, open_session
+from personae.services.context import ServiceContext
+from personae.services.views import (
+    AttributeView,
+    ConsentView,
+    DisclosureView,
+    PersonaView,
+    Profile,
+)
+from personae.store.records import PersonaRecord, PersonRecord, SealedAttribute
+from personae.store.uow import UnitOfWork
+
+MAX_ATTRIBUTES = 50
+MAX_CONSENT_ITEMS = 100
+
+
+@dataclass(frozen=True)
+class Registration:
+    handle: str
+    password: str
+    evidence: EvidenceKind
+    evidence_token: str | None
+    attributes: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Registered:
+    session: IssuedSession
+    assurance: str
+
+
+@dataclass(frozen=True)
+class Joined:
+    persona: PersonaView
+    created: bool
+
+
+class RegistryService:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    # -- registration ----------------------------------------------------------
+
+    def _validated(self, attributes: Mapping[str, Any], today: date) -> dict[str, Any]:
+        if len(attributes) > MAX_ATTRIBUTES:
+            raise InvalidInput("too many attributes", [FieldError(("attributes",), "too many")])
+        return {
+            name: self.ctx.catalog.get(name).validate(value, today=today)
+            for name, value in attributes.items()
+        }
+
+    def register(self, request: Registration) -> Registered:
+        """One person, one identity: a 409 if the handle or the evidence is already bound."""
+        handle = normalize_handle(request.handle)
+        check_password(request.password, handle)
+        now = self.ctx.clock.now()
+        values = self._validated(request.attributes, now.date())
+        evidence_of = dict.fromkeys(values, EvidenceKind.SELF_ASSERTED)
+        if request.evidence is EvidenceKind.TRUSTED_ISSUER:
+            if not request.evidence_token:
+                raise InvalidInput(
+                    "trusted_issuer evidence needs a token",
+                    [FieldError(("evidence", "token"), "required")],
+                )
+            verified = self.ctx.trust_list.verify(request.evidence_token, int(now.timestamp()))
+            clash = sorted(set(values) & set(verified.attributes))
+            if clash:
+                raise InvalidInput(
+                    f"{', '.join(clash)} comes from the evidence and cannot also be self-asserted",
+                    [FieldError(("attributes", name), "established by evidence") for name in clash],
+                )
+            issued = self._validated(verified.attributes, now.date())
+            values.update(issued)
+            evidence_of.update(dict.fromkeys(issued, EvidenceKind.TRUSTED_ISSUER))
+            subject: tuple[str, ...] = ("issuer", verified.issuer, verified.subject)
+        else:
+            subject = ("self", handle)
+
+        password_hash = self.ctx.passwords.hash(request.password)  # slow: outside the transaction
+        handle_hash = self.ctx.pseudonyms.lookup("handle", handle)
+        evidence_hash = self.ctx.pseudonyms.lookup("evidence", *subject)
+        person = PersonRecord(
+            id=tokens.new_id(),
+            password_hash=password_hash,
+            assurance=ASSURANCE_OF[request.evidence].value,
+            evidence=request.evidence.value,
+            status="active",
+            created_at=now,
+        )
+        try:
+            with self.ctx.uow() as uow:
+                if uow.persons.handle_taken(handle_hash):
+                    raise AlreadyRegistered("this handle is taken; choose another")
+                if uow.persons.evidence_bound(evidence_hash):
+                    raise AlreadyRegistered("this evidence is already bound to a registered person")
+                uow.persons.add(person, handle_hash)
+                uow.persons.bind_evidence(evidence_hash, person.id, request.evidence.value, now)
+                owner = person_owner(person.id)
+                self.ctx.vault.new_key(owner)
+                for name, sealed in self.ctx.vault.seal(owner, values).items():
+                    uow.attributes.put(
+                        person.id, SealedAttribute(name, sealed, evidence_of[name].value, now)
+                    )
+                session = open_session(self.ctx, uow, "person", person.id)
+                uow.outbox.append(
+                    Event(
+                        EventType.PERSON_REGISTERED,
+                        now,
+                        {"assurance": person.assurance, "evidence": person.evidence},
+                    )
+                )
+        except IntegrityError:
+            # A concurrent registration won the race for the same handle or evidence.
+            raise AlreadyRegistered("this handle or evidence is already registered") from None
+        return Registered(session, person.assurance)
+
+    # -- attributes ------------------------------------------------------------
+
+    def _values(
+        self, uow: UnitOfWork, person_id: str
+    ) -> tuple[list[SealedAttribute], dict[str, Any]]:
+        sealed = uow.attributes.all_for(person_id)
+        opened = self.ctx.vault.open(person_owner(person_id), {a.name: a.sealed for a in sealed})
+        return sealed, opened
+
+    def profile(self, who: PersonPrincipal) -> Profile:
+        with self.ctx.uow(write=False) as uow:
+            person = uow.persons.get(who.person_id)
+            if person is None:
+                raise NotFound("no such person")
+            sealed, opened = self._values(uow, who.person_id)
+        views = [
+            AttributeView(
+                a.name,
+                self._category(a.name),
+                opened[a.name],
+                a.evidence,
+                a.updated_at,
+            )
+            for a in sealed
+        ]
+        return Profile(person.assurance, person.evidence, person.created_at, views)
+
+    def _category(self, name: str) -> str:
+        try:
+            return str(self.ctx.catalog.get(name).category)
+        except PersonaeError:
+            return "retired"  # an attribute the current catalog no longer defines
+
+    def set_attribute(self, who: PersonPrincipal, name: str, value: Any) -> AttributeView:
+        """Set or replace a self-asserted value; evidence-backed values cannot be overwritten."""
+        now = self.ctx.clock.now()
+        normalized = self.ctx.catalog.get(name).validate(value, today=now.date())
+        owner = person_owner(who.person_id)
+        with self.ctx.uow() as uow:
+            current = {a.name: a for a in uow.attributes.all_for(who.person_id)}
+            if name in current and current[name].evidence == EvidenceKind.TRUSTED_ISSUER:
+                raise InvalidInput(
+                    f"{name} was established by a trusted issuer and cannot be self-asserted",
+                    [FieldError(("value",), "established by evidence")],
+                )
+            sealed = self.ctx.vault.seal(owner, {name: normalized})[name]
+            uow.attributes.put(
+                who.person_id, SealedAttribute(name, sealed, EvidenceKind.SELF_ASSERTED.value, now)
+            )
+            self._sync_all_personas(uow, who.person_id)
+        return AttributeView(
+            name, self._category(name), normalized, EvidenceKind.SELF_ASSERTED.value, now
+        )
+
+    def remove_attribute(self, who: PersonPrincipal, name: str) -> None:
+        self.ctx.catalog.get(name)
+        with self.ctx.uow() as uow:
+            if not uow.attributes.remove(who.person_id, name):
+                raise NotFound(f"{name} is not set")
+            self._sync_all_personas(uow, who.person_id)
+
+    # -- personas --------------------------------------------------------------
+
+    def _owned_personas(self, uow: UnitOfWork, person_id: str) -> list[PersonaRecord]:
+        """The person's personas, found forward (world ids → pseudonyms), never by a stored link."""
+        candidates = [self.ctx.pseudonyms.persona_id(w, person_id) for w in uow.worlds.ids()]
+        return uow.personas.among(candidates)
+
+    def _owned_persona(self, uow: UnitOfWork, person_id: str, persona_id: str) -> PersonaRecord:
+        persona = uow.personas.get(persona_id) if len(persona_id) <= 64 else None
+        expected = persona and self.ctx.pseudonyms.persona_id(persona.world_id, person_id)
+        if persona is None or expected != persona_id:
+            raise NotFound("no such persona")
+        return persona
+
+    def _sync_persona(self, uow: UnitOfWork, persona_id: str, values: Mapping[str, Any]) -> None:
+        """Re-seal the persona's copy: exactly the attributes its active consents need."""
+        needed = {
+            self.ctx.catalog.parse_item(i).attribute for i in uow.consents.active_items(persona_id)
+        }
+        copy = {name: values[name] for name in needed if name in values}
+        uow.persona_values.replace(persona_id, self.ctx.vault.seal(persona_owner(persona_id), copy))
+
+    def _sync_all_personas(self, uow: UnitOfWork, person_id: str) -> None:
+        personas = self._owned_personas(uow, person_id)
+        if personas:
+            _, values = self._values(uow, person_id)
+            for persona in personas:
+                self._sync_persona(uow, persona.id, values)
+
+    def _persona_view(
+        self, uow: UnitOfWork, persona: PersonaRecord, world_name: str
+    ) -> PersonaView:
+        consents = [
+            ConsentView(c.item, c.granted_at, c.withdrawn_at)
+            for c in uow.consents.for_persona(persona.id)
+        ]
+        return PersonaView(persona.id, persona.world_id, world_name, persona.created_at, consents)
+
+    def join(self, who: PersonPrincipal, world_id: str, consent: Sequence[str]) -> Joined:
+        """Join a world (or return the existing persona), consenting to the chosen items."""
+        if len(consent) > MAX_CONSENT_ITEMS:
+            raise InvalidInput("too many consent items", [FieldError(("consent",), "too many")])
+        now = self.ctx.clock.now()
+        with self.ctx.uow() as uow:
+            world = uow.worlds.get(world_id) if len(world_id) <= 64 else None
+            if world is None:
+                raise NotFound("no such world")
+            terms = parse_terms(world.purposes, self.ctx.catalog)
+            plan = plan_join(terms, consent, self.ctx.catalog)
+            _, values = self._values(uow, who.person_id)
+            missing = sorted(
+                item
+                for item in terms.required_items()
+                if self.ctx.catalog.parse_item(item).attribute not in values
+            )
+            if missing:
+                raise MissingAttribute(
+                    f"set these attributes before joining: {', '.join(missing)}",
+                    [FieldError(("consent",), f"no value for {item}") for item in missing],
+                )
+            persona_id = self.ctx.pseudonyms.persona_id(world.id, who.person_id)
+            persona = uow.personas.get(persona_id)
+            created = persona is None
+            if persona is None:
+                self.ctx.vault.new_key(persona_owner(persona_id))
+                persona = PersonaRecord(
+                    persona_id,
+                    world.id,
+                    self.ctx.pseudonyms.seal_link(persona_id, world.id, who.person_id),
+                    now,
+                )
+                uow.personas.add(persona)
+                uow.outbox.append(Event(EventType.PERSONA_CREATED, now, {"world_id": world.id}))
+            granted = sum(
+                uow.consents.grant(persona_id, item, now) for item in sorted(plan.granted)
+            )
+            if granted:
+                uow.outbox.append(
+                    Event(EventType.CONSENT_GRANTED, now, {"world_id": world.id, "items": granted})
+                )
+            self._sync_persona(uow, persona_id, values)
+            return Joined(self._persona_view(uow, persona, world.name), created)
+
+    def personas(self, who: PersonPrincipal) -> list[PersonaView]:
+        with self.ctx.uow(write=False) as uow:
+            names = {w.id: w.name for w in uow.worlds.all()}
+            return [
+                self._persona_view(uow, p, names.get(p.world_id, ""))
+                for p in self._owned_personas(uow, who.person_id)
+            ]
+
+    def set_consent(
+        self, who: PersonPrincipal, persona_id: str, item: str, granted: bool
+    ) -> PersonaView:
+        """Grant an item the world asks for, or withdraw one (item by item)."""
+        canonical = str(self.ctx.catalog.parse_item(item))
+        now = self.ctx.clock.now()
+        with self.ctx.uow() as uow:
+            persona = self._owned_persona(uow, who.person_id, persona_id)
+            world = uow.worlds.get(persona.world_id)
+            if world is None:
+                raise NotFound("no such persona")
+            if canonical not in parse_terms(world.purposes, self.ctx.catalog).items():
+                raise InvalidInput(
+                    f"the world does not ask for {canonical}", [FieldError(("item",), "not asked")]
+                )
+            if granted:
+                changed = uow.consents.grant(persona_id, canonical, now)
+                kind = EventType.CONSENT_GRANTED
+            else:
+                changed = uow.consents.withdraw(persona_id, canonical, now)
+                kind = EventType.CONSENT_WITHDRAWN
+            if changed:
+                uow.outbox.append(Event(kind, now, {"world_id": world.id, "items": 1}))
+                _, values = self._values(uow, who.person_id)
+                self._sync_persona(uow, persona_id, values)
+            return self._persona_view(uow, persona, world.name)
+
+    def disclosures(self, who: PersonPrincipal, limit: int = 200) -> list[DisclosureView]:
+        with self.ctx.uow(write=False) as uow:
+            names = {w.id: w.name for w in uow.worlds.all()}
+            ids = [p.id for p in self._owned_personas(uow, who.person_id)]
+            return [
+                DisclosureView(d.persona_id, d.world_id, names.get(d.world_id, ""), d.at, d.items)
+                for d in uow.disclosures.for_personas(ids, limit)
+            ]

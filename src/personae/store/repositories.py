@@ -1,0 +1,361 @@
+"""Repositories: the SQL for each aggregate, on one connection inside a unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Connection, and_, delete, insert, select, update
+
+from personae.domain.events import Event
+from personae.store import tables as t
+from personae.store.records import (
+    ConsentRecord,
+    DisclosureRecord,
+    OutboxRecord,
+    PersonaRecord,
+    PersonRecord,
+    SealedAttribute,
+    SessionRecord,
+    StaffRecord,
+    WorldRecord,
+)
+
+
+class _Repo:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+
+class Persons(_Repo):
+    def add(self, person: PersonRecord, handle_hash: bytes) -> None:
+        self.conn.execute(
+            insert(t.persons).values(
+                id=person.id,
+                handle_hash=handle_hash,
+                password_hash=person.password_hash,
+                assurance=person.assurance,
+                evidence=person.evidence,
+                status=person.status,
+                created_at=person.created_at,
+            )
+        )
+
+    def _one(self, where: ColumnElement[bool]) -> PersonRecord | None:
+        row = self.conn.execute(
+            select(
+                t.persons.c.id,
+                t.persons.c.password_hash,
+                t.persons.c.assurance,
+                t.persons.c.evidence,
+                t.persons.c.status,
+                t.persons.c.created_at,
+            ).where(where)
+        ).first()
+        return PersonRecord(*row) if row else None
+
+    def get(self, person_id: str) -> PersonRecord | None:
+        return self._one(t.persons.c.id == person_id)
+
+    def by_handle_hash(self, handle_hash: bytes) -> PersonRecord | None:
+        return self._one(t.persons.c.handle_hash == handle_hash)
+
+    def handle_taken(self, handle_hash: bytes) -> bool:
+        q = select(t.persons.c.id).where(t.persons.c.handle_hash == handle_hash)
+        return self.conn.execute(q).first() is not None
+
+    def bind_evidence(self, evidence_hash: bytes, person_id: str, kind: str, at: datetime) -> None:
+        self.conn.execute(
+            insert(t.evidence_bindings).values(
+                evidence_hash=evidence_hash, person_id=person_id, kind=kind, created_at=at
+            )
+        )
+
+    def evidence_bound(self, evidence_hash: bytes) -> bool:
+        q = select(t.evidence_bindings.c.person_id).where(
+            t.evidence_bindings.c.evidence_hash == evidence_hash
+        )
+        return self.conn.execute(q).first() is not None
+
+    def count(self) -> int:
+        return len(self.conn.execute(select(t.persons.c.id)).all())
+
+
+class Attributes(_Repo):
+    def put(self, person_id: str, attr: SealedAttribute) -> None:
+        table = t.person_attributes
+        where = and_(table.c.person_id == person_id, table.c.name == attr.name)
+        updated = self.conn.execute(
+            update(table)
+            .where(where)
+            .values(sealed=attr.sealed, evidence=attr.evidence, updated_at=attr.updated_at)
+        )
+        if updated.rowcount == 0:
+            self.conn.execute(
+                insert(table).values(
+                    person_id=person_id,
+                    name=attr.name,
+                    sealed=attr.sealed,
+                    evidence=attr.evidence,
+                    updated_at=attr.updated_at,
+                )
+            )
+
+    def remove(self, person_id: str, name: str) -> bool:
+        table = t.person_attributes
+        result = self.conn.execute(
+            delete(table).where(table.c.person_id == person_id, table.c.name == name)
+        )
+        return result.rowcount > 0
+
+    def all_for(self, person_id: str) -> list[SealedAttribute]:
+        table = t.person_attributes
+        rows = self.conn.execute(
+            select(table.c.name, table.c.sealed, table.c.evidence, table.c.updated_at)
+            .where(table.c.person_id == person_id)
+            .order_by(table.c.name)
+        )
+        return [SealedAttribute(*row) for row in rows]
+
+
+class Sessions(_Repo):
+    def add(
+        self, token_hash: bytes, kind: str, principal_id: str, now: datetime, expires: datetime
+    ) -> None:
+        self.conn.execute(
+            insert(t.sessions).values(
+                token_hash=token_hash,
+                principal_kind=kind,
+                principal_id=principal_id,
+                created_at=now,
+                expires_at=expires,
+            )
+        )
+
+    def get(self, token_hash: bytes) -> SessionRecord | None:
+        s = t.sessions
+        row = self.conn.execute(
+            select(s.c.principal_kind, s.c.principal_id, s.c.expires_at).where(
+                s.c.token_hash == token_hash
+            )
+        ).first()
+        return SessionRecord(*row) if row else None
+
+    def remove(self, token_hash: bytes) -> None:
+        self.conn.execute(delete(t.sessions).where(t.sessions.c.token_hash == token_hash))
+
+
+class Staff(_Repo):
+    _cols = (
+        t.staff.c.id,
+        t.staff.c.username,
+        t.staff.c.password_hash,
+        t.staff.c.role,
+        t.staff.c.world_id,
+        t.staff.c.created_at,
+    )
+
+    def add(self, member: StaffRecord) -> None:
+        self.conn.execute(
+            insert(t.staff).values(
+                id=member.id,
+                username=member.username,
+                password_hash=member.password_hash,
+                role=member.role,
+                world_id=member.world_id,
+                created_at=member.created_at,
+            )
+        )
+
+    def by_username(self, username: str) -> StaffRecord | None:
+        row = self.conn.execute(select(*self._cols).where(t.staff.c.username == username)).first()
+        return StaffRecord(*row) if row else None
+
+    def get(self, staff_id: str) -> StaffRecord | None:
+        row = self.conn.execute(select(*self._cols).where(t.staff.c.id == staff_id)).first()
+        return StaffRecord(*row) if row else None
+
+
+class Worlds(_Repo):
+    _cols = (
+        t.worlds.c.id,
+        t.worlds.c.name,
+        t.worlds.c.contact,
+        t.worlds.c.purposes,
+        t.worlds.c.created_at,
+    )
+
+    def add(self, world: WorldRecord, api_key_hash: bytes) -> None:
+        self.conn.execute(
+            insert(t.worlds).values(
+                id=world.id,
+                name=world.name,
+                contact=world.contact,
+                purposes=world.purposes,
+                api_key_hash=api_key_hash,
+                created_at=world.created_at,
+            )
+        )
+
+    def get(self, world_id: str) -> WorldRecord | None:
+        row = self.conn.execute(select(*self._cols).where(t.worlds.c.id == world_id)).first()
+        return WorldRecord(*row) if row else None
+
+    def by_api_key_hash(self, key_hash: bytes) -> WorldRecord | None:
+        q = select(*self._cols).where(t.worlds.c.api_key_hash == key_hash)
+        row = self.conn.execute(q).first()
+        return WorldRecord(*row) if row else None
+
+    def name_taken(self, name: str) -> bool:
+        q = select(t.worlds.c.id).where(t.worlds.c.name == name)
+        return self.conn.execute(q).first() is not None
+
+    def all(self) -> list[WorldRecord]:
+        rows = self.conn.execute(select(*self._cols).order_by(t.worlds.c.created_at))
+        return [WorldRecord(*row) for row in rows]
+
+    def ids(self) -> list[str]:
+        return list(self.conn.execute(select(t.worlds.c.id)).scalars())
+
+
+class Personas(_Repo):
+    _cols = (t.personas.c.id, t.personas.c.world_id, t.personas.c.escrow, t.personas.c.created_at)
+
+    def add(self, persona: PersonaRecord) -> None:
+        self.conn.execute(
+            insert(t.personas).values(
+                id=persona.id,
+                world_id=persona.world_id,
+                escrow=persona.escrow,
+                created_at=persona.created_at,
+            )
+        )
+
+    def get(self, persona_id: str) -> PersonaRecord | None:
+        row = self.conn.execute(select(*self._cols).where(t.personas.c.id == persona_id)).first()
+        return PersonaRecord(*row) if row else None
+
+    def among(self, persona_ids: Sequence[str]) -> list[PersonaRecord]:
+        if not persona_ids:
+            return []
+        rows = self.conn.execute(
+            select(*self._cols)
+            .where(t.personas.c.id.in_(list(persona_ids)))
+            .order_by(t.personas.c.created_at)
+        )
+        return [PersonaRecord(*row) for row in rows]
+
+
+class Consents(_Repo):
+    def grant(self, persona_id: str, item: str, at: datetime) -> bool:
+        """Grant (or grant again); True when this changed anything."""
+        c = t.consents
+        where = and_(c.c.persona_id == persona_id, c.c.item == item)
+        row = self.conn.execute(select(c.c.withdrawn_at).where(where)).first()
+        if row is None:
+            self.conn.execute(
+                insert(c).values(persona_id=persona_id, item=item, granted_at=at, withdrawn_at=None)
+            )
+            return True
+        if row[0] is None:
+            return False
+        self.conn.execute(update(c).where(where).values(granted_at=at, withdrawn_at=None))
+        return True
+
+    def withdraw(self, persona_id: str, item: str, at: datetime) -> bool:
+        c = t.consents
+        result = self.conn.execute(
+            update(c)
+            .where(c.c.persona_id == persona_id, c.c.item == item, c.c.withdrawn_at.is_(None))
+            .values(withdrawn_at=at)
+        )
+        return result.rowcount > 0
+
+    def for_persona(self, persona_id: str) -> list[ConsentRecord]:
+        c = t.consents
+        rows = self.conn.execute(
+            select(c.c.persona_id, c.c.item, c.c.granted_at, c.c.withdrawn_at)
+            .where(c.c.persona_id == persona_id)
+            .order_by(c.c.item)
+        )
+        return [ConsentRecord(*row) for row in rows]
+
+    def active_items(self, persona_id: str) -> list[str]:
+        c = t.consents
+        q = select(c.c.item).where(c.c.persona_id == persona_id, c.c.withdrawn_at.is_(None))
+        return sorted(self.conn.execute(q).scalars())
+
+
+class PersonaValues(_Repo):
+    def replace(self, persona_id: str, sealed_by_attribute: dict[str, bytes]) -> None:
+        pv = t.persona_values
+        self.conn.execute(delete(pv).where(pv.c.persona_id == persona_id))
+        if sealed_by_attribute:
+            self.conn.execute(
+                insert(pv),
+                [
+                    {"persona_id": persona_id, "attribute": name, "sealed": sealed}
+                    for name, sealed in sealed_by_attribute.items()
+                ],
+            )
+
+    def for_persona(self, persona_id: str) -> dict[str, bytes]:
+        pv = t.persona_values
+        rows = self.conn.execute(
+            select(pv.c.attribute, pv.c.sealed).where(pv.c.persona_id == persona_id)
+        )
+        return {name: sealed for name, sealed in rows}
+
+
+class Disclosures(_Repo):
+    def add(self, persona_id: str, world_id: str, at: datetime, items: list[str]) -> None:
+        self.conn.execute(
+            insert(t.disclosures).values(
+                persona_id=persona_id, world_id=world_id, at=at, items=items
+            )
+        )
+
+    def for_personas(self, persona_ids: Sequence[str], limit: int) -> list[DisclosureRecord]:
+        if not persona_ids:
+            return []
+        d = t.disclosures
+        rows = self.conn.execute(
+            select(d.c.persona_id, d.c.world_id, d.c.at, d.c["items"])
+            .where(d.c.persona_id.in_(list(persona_ids)))
+            .order_by(d.c.at.desc(), d.c.id.desc())
+            .limit(limit)
+        )
+        return [DisclosureRecord(*row) for row in rows]
+
+
+class Outbox(_Repo):
+    def append(self, event: Event) -> None:
+        self.conn.execute(
+            insert(t.outbox_events).values(
+                type=str(event.type),
+                occurred_at=event.occurred_at,
+                payload=event.payload,
+                sequenced=False,
+            )
+        )
+
+    def extend(self, events: Iterable[Event]) -> None:
+        for event in events:
+            self.append(event)
+
+    def pending(self, limit: int) -> list[OutboxRecord]:
+        o = t.outbox_events
+        rows = self.conn.execute(
+            select(o.c.id, o.c.type, o.c.occurred_at, o.c.payload)
+            .where(o.c.sequenced.is_(False))
+            .order_by(o.c.id)
+            .limit(limit)
+        )
+        return [OutboxRecord(*row) for row in rows]
+
+    def all(self) -> list[OutboxRecord]:
+        o = t.outbox_events
+        rows = self.conn.execute(
+            select(o.c.id, o.c.type, o.c.occurred_at, o.c.payload).order_by(o.c.id)
+        )
+        return [OutboxRecord(*row) for row in rows]
