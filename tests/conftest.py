@@ -44,7 +44,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         admin.dispose()
 
 
-def test_settings(data_dir: Path, database_url: str) -> Settings:
+def make_settings(data_dir: Path, database_url: str) -> Settings:
     return Settings(
         data_dir=data_dir,
         database_url=database_url,
@@ -61,7 +61,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def services(tmp_path: Path, database_url: str, clock: FixedClock) -> Iterator[Services]:
-    svc = build(test_settings(tmp_path / "data", database_url), clock=clock)
+    svc = build(make_settings(tmp_path / "data", database_url), clock=clock)
     try:
         yield svc
     finally:
