@@ -49,7 +49,9 @@ def world(services: Services, name: str, purposes: list[dict[str, Any]]) -> tupl
     return registered.world.id, registered.api_key
 
 
-def register(client: TestClient, handle: str, attributes: dict[str, Any] | None = None) -> dict[str, str]:
+def register(
+    client: TestClient, handle: str, attributes: dict[str, Any] | None = None
+) -> dict[str, str]:
     """Register over HTTP; the person's authorization header."""
     response = client.post(
         "/v1/persons",
@@ -71,7 +73,9 @@ def admin_header(services: Services, client: TestClient) -> dict[str, str]:
 
 
 def join(client: TestClient, who: dict[str, str], world_id: str, consent: list[str]) -> str:
-    response = client.post("/v1/me/personas", headers=who, json={"world_id": world_id, "consent": consent})
+    response = client.post(
+        "/v1/me/personas", headers=who, json={"world_id": world_id, "consent": consent}
+    )
     assert response.status_code in (200, 201), response.text
     persona_id: str = response.json()["persona_id"]
     return persona_id

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
+from tests.helpers import AGE_GATE, ALICE, PASSWORD, bearer, join, register, world
 
 from personae.bootstrap import Services
 from personae.store import tables as t
-from tests.helpers import AGE_GATE, ALICE, PASSWORD, bearer, join, register, world
 
 
 def _problem(response: Any, status: int, code: str) -> dict[str, Any]:
@@ -46,7 +46,11 @@ def _row_counts(services: Services) -> dict[str, int]:
     ],
 )
 def test_bad_attribute_values_are_refused_and_nothing_is_written(
-    services: Services, client: TestClient, attributes: dict[str, Any], code: str, loc: list[Any] | None
+    services: Services,
+    client: TestClient,
+    attributes: dict[str, Any],
+    code: str,
+    loc: list[Any] | None,
 ) -> None:
     before = _row_counts(services)
     response = client.post(
@@ -81,7 +85,9 @@ def test_malformed_body_is_a_validation_problem_without_echo(client: TestClient)
     assert "12345678901234567" not in response.text
     extra = client.post("/v1/persons", json={"handle": "a", "password": "b", "admin": True})
     _problem(extra, 422, "invalid-input")
-    not_json = client.post("/v1/persons", content=b"{", headers={"content-type": "application/json"})
+    not_json = client.post(
+        "/v1/persons", content=b"{", headers={"content-type": "application/json"}
+    )
     _problem(not_json, 422, "invalid-input")
 
 
@@ -94,13 +100,20 @@ def test_body_over_64_kib_is_413(client: TestClient) -> None:
         for _ in range(70):
             yield b" " * 1024
 
-    streamed = client.post("/v1/persons", content=chunks(), headers={"content-type": "application/json"})
+    streamed = client.post(
+        "/v1/persons", content=chunks(), headers={"content-type": "application/json"}
+    )
     _problem(streamed, 413, "payload-too-large")
 
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"authorization": "Basic abc"}, {"authorization": "Bearer pst_wrong"}, {"authorization": "Bearer "}],
+    [
+        {},
+        {"authorization": "Basic abc"},
+        {"authorization": "Bearer pst_wrong"},
+        {"authorization": "Bearer "},
+    ],
 )
 def test_missing_or_wrong_credentials_are_401(client: TestClient, headers: dict[str, str]) -> None:
     response = client.get("/v1/me", headers=headers)
@@ -113,7 +126,9 @@ def test_missing_or_wrong_credentials_are_401(client: TestClient, headers: dict[
 def test_wrong_password_and_unknown_handle_answer_alike(client: TestClient) -> None:
     register(client, "alice", ALICE)
     wrong = client.post("/v1/sessions", json={"handle": "alice", "password": "not the password!"})
-    unknown = client.post("/v1/sessions", json={"handle": "nobody", "password": "not the password!"})
+    unknown = client.post(
+        "/v1/sessions", json={"handle": "nobody", "password": "not the password!"}
+    )
     assert _problem(wrong, 401, "not-authenticated") == _problem(unknown, 401, "not-authenticated")
 
 
@@ -129,7 +144,10 @@ def test_other_worlds_persona_and_unknown_persona_get_identical_404(
     malformed = client.get("/v1/worlds/me/personas/not-a-persona", headers=bearer(aurora_key))
     bodies = [_problem(r, 404, "not-found") for r in (other, unknown, malformed)]
     assert bodies[0] == bodies[1] == bodies[2]
-    assert client.get(f"/v1/worlds/me/personas/{in_guild}", headers=bearer(guild_key)).status_code == 200
+    assert (
+        client.get(f"/v1/worlds/me/personas/{in_guild}", headers=bearer(guild_key)).status_code
+        == 200
+    )
     assert aurora
 
 
@@ -140,11 +158,15 @@ def test_a_persons_consent_routes_do_not_reach_anothers_persona(
     alice = register(client, "alice", ALICE)
     bob = register(client, "bob", {"birth_date": "1990-01-01"})
     persona = join(client, alice, aurora, ["birth_date@age_over_18"])
-    response = client.delete(f"/v1/me/personas/{persona}/consents/birth_date@age_over_18", headers=bob)
+    response = client.delete(
+        f"/v1/me/personas/{persona}/consents/birth_date@age_over_18", headers=bob
+    )
     _problem(response, 404, "not-found")
 
 
-def test_duplicate_person_is_409_and_reveals_nothing(services: Services, client: TestClient) -> None:
+def test_duplicate_person_is_409_and_reveals_nothing(
+    services: Services, client: TestClient
+) -> None:
     register(client, "alice", ALICE)
     before = _row_counts(services)
     response = client.post("/v1/persons", json={"handle": "Alice", "password": PASSWORD})
@@ -157,11 +179,16 @@ def test_join_without_a_required_consent_is_422(services: Services, client: Test
     aurora, _ = world(services, "Aurora", AGE_GATE)
     alice = register(client, "alice", ALICE)
     before = _row_counts(services)
-    response = client.post("/v1/me/personas", headers=alice, json={"world_id": aurora, "consent": ["languages@exact"]})
+    response = client.post(
+        "/v1/me/personas", headers=alice, json={"world_id": aurora, "consent": ["languages@exact"]}
+    )
     body = _problem(response, 422, "consent-required")
     assert "birth_date@age_over_18" in body["detail"]
-    not_asked = client.post("/v1/me/personas", headers=alice, json={
-        "world_id": aurora, "consent": ["birth_date@age_over_18", "legal_name@exact"]})
+    not_asked = client.post(
+        "/v1/me/personas",
+        headers=alice,
+        json={"world_id": aurora, "consent": ["birth_date@age_over_18", "legal_name@exact"]},
+    )
     _problem(not_asked, 422, "invalid-input")
     assert _row_counts(services) == before
 
@@ -171,10 +198,15 @@ def test_join_needs_the_attribute_a_required_item_derives_from(
 ) -> None:
     aurora, _ = world(services, "Aurora", AGE_GATE)
     nobody = register(client, "nobody", {})
-    response = client.post("/v1/me/personas", headers=nobody, json={
-        "world_id": aurora, "consent": ["birth_date@age_over_18"]})
+    response = client.post(
+        "/v1/me/personas",
+        headers=nobody,
+        json={"world_id": aurora, "consent": ["birth_date@age_over_18"]},
+    )
     _problem(response, 422, "missing-attribute")
-    unknown_world = client.post("/v1/me/personas", headers=nobody, json={"world_id": "w_nope", "consent": []})
+    unknown_world = client.post(
+        "/v1/me/personas", headers=nobody, json={"world_id": "w_nope", "consent": []}
+    )
     _problem(unknown_world, 404, "not-found")
 
 
@@ -184,7 +216,10 @@ def test_unknown_route_is_problem_json(client: TestClient) -> None:
 
 
 def test_an_unexpected_failure_is_500_without_trace_or_message(
-    services: Services, client: TestClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    services: Services,
+    client: TestClient,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     def explode(*_args: Any, **_kwargs: Any) -> Any:
         raise RuntimeError("secret-value-in-message")

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 from starlette.testclient import TestClient
-
-from personae.bootstrap import Services
-from personae.clock import FixedClock
 from tests.helpers import (
     AGE_GATE,
     ALICE,
@@ -17,6 +14,9 @@ from tests.helpers import (
     register,
     world,
 )
+
+from personae.bootstrap import Services
+from personae.clock import FixedClock
 
 
 def test_register_join_resolve_and_see_disclosures(services: Services, client: TestClient) -> None:
@@ -51,10 +51,16 @@ def test_register_join_resolve_and_see_disclosures(services: Services, client: T
 def test_rejoining_returns_the_same_persona(services: Services, client: TestClient) -> None:
     aurora, _ = world(services, "Aurora", AGE_GATE)
     alice = register(client, "alice", ALICE)
-    first = client.post("/v1/me/personas", headers=alice,
-                        json={"world_id": aurora, "consent": ["birth_date@age_over_18"]})
-    again = client.post("/v1/me/personas", headers=alice,
-                        json={"world_id": aurora, "consent": ["birth_date@age_over_18"]})
+    first = client.post(
+        "/v1/me/personas",
+        headers=alice,
+        json={"world_id": aurora, "consent": ["birth_date@age_over_18"]},
+    )
+    again = client.post(
+        "/v1/me/personas",
+        headers=alice,
+        json={"world_id": aurora, "consent": ["birth_date@age_over_18"]},
+    )
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json()["persona_id"] == again.json()["persona_id"]
     assert len(client.get("/v1/me/personas", headers=alice).json()) == 1
@@ -99,7 +105,10 @@ def test_attribute_changes_reach_the_world_derived_fresh(
 
     signed_in = client.post("/v1/sessions", json={"handle": "teen", "password": PASSWORD})
     teen = bearer(signed_in.json()["token"])  # the first session expired with the day
-    assert client.put("/v1/me/attributes/languages", headers=teen, json={"value": ["de"]}).status_code == 200
+    assert (
+        client.put("/v1/me/attributes/languages", headers=teen, json={"value": ["de"]}).status_code
+        == 200
+    )
     answer = client.get(f"/v1/worlds/me/personas/{persona}", headers=bearer(key)).json()
     assert answer["items"]["languages@exact"] == ["de"]
     assert client.delete("/v1/me/attributes/languages", headers=teen).status_code == 204
@@ -111,22 +120,30 @@ def test_admin_registers_a_world_over_http_and_gets_the_key_once(
     services: Services, client: TestClient
 ) -> None:
     admin = admin_header(services, client)
-    response = client.post("/v1/admin/worlds", headers=admin, json={
-        "name": "Guildhall", "contact": "trust@guildhall.example", "purposes": GUILD})
+    response = client.post(
+        "/v1/admin/worlds",
+        headers=admin,
+        json={"name": "Guildhall", "contact": "trust@guildhall.example", "purposes": GUILD},
+    )
     assert response.status_code == 201
     body = response.json()
     assert body["api_key"].startswith("pwk_")
     listed = client.get("/v1/worlds").json()
     assert [w["name"] for w in listed] == ["Guildhall"]
     assert "api_key" not in listed[0]
-    dup = client.post("/v1/admin/worlds", headers=admin, json={
-        "name": "Guildhall", "contact": "x@y.example", "purposes": GUILD})
+    dup = client.post(
+        "/v1/admin/worlds",
+        headers=admin,
+        json={"name": "Guildhall", "contact": "x@y.example", "purposes": GUILD},
+    )
     assert dup.status_code == 409
 
 
 def test_sign_in_sign_out(services: Services, client: TestClient) -> None:
     register(client, "alice", ALICE)
-    session = client.post("/v1/sessions", json={"handle": "ALICE", "password": "a long test passphrase"})
+    session = client.post(
+        "/v1/sessions", json={"handle": "ALICE", "password": "a long test passphrase"}
+    )
     assert session.status_code == 201
     who = bearer(session.json()["token"])
     assert client.get("/v1/me", headers=who).status_code == 200

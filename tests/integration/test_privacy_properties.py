@@ -11,10 +11,10 @@ from typing import Any
 import orjson
 from sqlalchemy import select
 from starlette.testclient import TestClient
+from tests.helpers import AGE_GATE, GUILD, bearer, join, register, world
 
 from personae.bootstrap import Services
 from personae.store import tables as t
-from tests.helpers import AGE_GATE, GUILD, bearer, join, register, world
 
 # Distinctive values, so a hit in the raw bytes cannot be a coincidence.
 PEOPLE: dict[str, dict[str, Any]] = {
@@ -91,9 +91,19 @@ def test_sealed_at_rest(services: Services, client: TestClient, tmp_path: Path) 
     elif shutil.which("pg_dump"):
         schema = dict(url.query)["options"].split("=", 1)[1]
         dump = subprocess.run(
-            ["pg_dump", "--data-only", "-n", schema, "-h", url.host or "127.0.0.1",
-             "-U", url.username or "postgres", url.database or "test"],
-            capture_output=True, check=True,
+            [
+                "pg_dump",
+                "--data-only",
+                "-n",
+                schema,
+                "-h",
+                url.host or "127.0.0.1",
+                "-U",
+                url.username or "postgres",
+                url.database or "test",
+            ],
+            capture_output=True,
+            check=True,
         ).stdout
         assert b"COPY" in dump
         for needle in needles:
@@ -103,7 +113,9 @@ def test_sealed_at_rest(services: Services, client: TestClient, tmp_path: Path) 
 def test_the_person_still_reads_their_own_values(services: Services, client: TestClient) -> None:
     headers = _register_all(services, client)
     profile = client.get("/v1/me", headers=headers["alice"]).json()
-    assert {a["name"]: a["value"] for a in profile["attributes"]}["legal_name"] == "Zebulon Quaxwright"
+    assert {a["name"]: a["value"] for a in profile["attributes"]}[
+        "legal_name"
+    ] == "Zebulon Quaxwright"
 
 
 def test_unlinkable_across_worlds(services: Services, client: TestClient) -> None:
@@ -114,7 +126,9 @@ def test_unlinkable_across_worlds(services: Services, client: TestClient) -> Non
     in_guild = join(client, alice, guild, ["occupation@major_group"])
     assert in_aurora != in_guild
 
-    seen_by_aurora = client.get(f"/v1/worlds/me/personas/{in_aurora}", headers=bearer(aurora_key)).text
+    seen_by_aurora = client.get(
+        f"/v1/worlds/me/personas/{in_aurora}", headers=bearer(aurora_key)
+    ).text
     seen_by_guild = client.get(f"/v1/worlds/me/personas/{in_guild}", headers=bearer(guild_key)).text
     # Nothing one world receives names the other persona, the other world, or a shared handle.
     assert in_guild not in seen_by_aurora and guild not in seen_by_aurora
@@ -123,7 +137,10 @@ def test_unlinkable_across_worlds(services: Services, client: TestClient) -> Non
     assert set(aurora_view) == set(guild_view) == {"persona_id", "items", "withheld"}
     assert set(aurora_view["items"]).isdisjoint(guild_view["items"])  # only what each asked
     # Each world learns only its own persona: asking for the other's is the unknown-persona 404.
-    assert client.get(f"/v1/worlds/me/personas/{in_guild}", headers=bearer(aurora_key)).status_code == 404
+    assert (
+        client.get(f"/v1/worlds/me/personas/{in_guild}", headers=bearer(aurora_key)).status_code
+        == 404
+    )
 
     # The store holds no clear link: no row carries both persona ids, or a persona id
     # beside the person's internal id.
@@ -142,6 +159,6 @@ def test_unlinkable_across_worlds(services: Services, client: TestClient) -> Non
 def test_persona_ids_differ_per_world_and_are_stable(services: Services) -> None:
     ids = {services.ctx.pseudonyms.persona_id(f"w_{i}", "person-1") for i in range(50)}
     assert len(ids) == 50
-    assert services.ctx.pseudonyms.persona_id("w_1", "person-1") == services.ctx.pseudonyms.persona_id(
+    assert services.ctx.pseudonyms.persona_id(
         "w_1", "person-1"
-    )
+    ) == services.ctx.pseudonyms.persona_id("w_1", "person-1")

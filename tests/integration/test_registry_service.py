@@ -10,6 +10,8 @@ import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import func, select
+from tests.conftest import make_settings
+from tests.helpers import AGE_GATE, ALICE, PASSWORD, world
 
 from personae.bootstrap import Services, build
 from personae.crypto.jose import public_jwk, sign_compact
@@ -18,8 +20,6 @@ from personae.domain.persons import EvidenceKind
 from personae.errors import AlreadyRegistered, EvidenceRejected, InvalidInput, KeystoreError
 from personae.services.registry import Registration
 from personae.store import tables as t
-from tests.conftest import make_settings
-from tests.helpers import AGE_GATE, ALICE, PASSWORD, world
 
 
 def _registration(handle: str, **kw: Any) -> Registration:
@@ -121,8 +121,9 @@ def test_trusted_issuer_evidence_gives_ial2_and_refuses_a_second_registration(
         forged = ec.generate_private_key(ec.SECP256R1())
         with pytest.raises(EvidenceRejected):
             services.registry.register(
-                _registration("eve", evidence=EvidenceKind.TRUSTED_ISSUER,
-                              token=_evidence(forged, "doc-999"))
+                _registration(
+                    "eve", evidence=EvidenceKind.TRUSTED_ISSUER, token=_evidence(forged, "doc-999")
+                )
             )
         assert _count(services, t.persons) == 1
     finally:
@@ -135,12 +136,16 @@ def test_rotating_the_master_key_keeps_values_opening_without_reencryption(
     done = services.registry.register(_registration("alice", attributes=ALICE))
     who = services.auth.person(done.session.token)
     with services.engine.connect() as conn:
-        before = dict(conn.execute(select(t.person_attributes.c.name, t.person_attributes.c.sealed)).all())
+        before = dict(
+            conn.execute(select(t.person_attributes.c.name, t.person_attributes.c.sealed)).all()
+        )
     old = services.keystore.current_master_kid()
     report = services.staff.rotate_master_key()
     assert report.old_kid == old and report.new_kid != old and report.data_keys == 1
     with services.engine.connect() as conn:
-        after = dict(conn.execute(select(t.person_attributes.c.name, t.person_attributes.c.sealed)).all())
+        after = dict(
+            conn.execute(select(t.person_attributes.c.name, t.person_attributes.c.sealed)).all()
+        )
     assert before == after  # values untouched
     profile = services.registry.profile(who)
     assert {a.name: a.value for a in profile.attributes}["legal_name"] == ALICE["legal_name"]

@@ -244,7 +244,7 @@ class FileKeyStore:
         if active_only:
             sql += " AND active = 1"
         with self._lock:
-            return list(self._db.execute(sql + " ORDER BY created_at DESC", (purpose,)))
+            return list(self._db.execute(sql + " ORDER BY created_at DESC, rowid DESC", (purpose,)))
 
     def _open_secret(self, purpose: str, kid: str, master_kid: str, wrapped: bytes) -> bytes:
         return envelope.open_sealed(

@@ -1,0 +1,109 @@
+"""The command line: admin tasks, key rotation, schema upgrade, the demo story, error exits."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from tests.helpers import AGE_GATE, PASSWORD
+from typer.testing import CliRunner
+
+from personae.cli.main import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(tmp_path: Path, database_url: str) -> dict[str, str]:
+    return {
+        "PERSONAE_DATA_DIR": str(tmp_path / "data"),
+        "PERSONAE_DATABASE_URL": database_url,
+        "PERSONAE_ARGON2_TIME_COST": "1",
+        "PERSONAE_ARGON2_MEMORY_KIB": "1024",
+        "PERSONAE_ARGON2_PARALLELISM": "1",
+    }
+
+
+def test_db_upgrade_create_staff_world_and_rotate(env: dict[str, str], tmp_path: Path) -> None:
+    result = runner.invoke(app, ["db", "upgrade"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "newest revision" in result.output
+
+    result = runner.invoke(
+        app,
+        ["admin", "create-staff", "root", "--role", "admin", "--password-stdin"],
+        input=PASSWORD + "\n",
+        env=env,
+    )
+    assert result.exit_code == 0, result.output
+    assert "created admin root" in result.output
+    assert PASSWORD not in result.output
+
+    spec = tmp_path / "world.json"
+    spec.write_text(json.dumps({"name": "Aurora", "contact": "a@b.example", "purposes": AGE_GATE}))
+    result = runner.invoke(app, ["admin", "create-world", str(spec)], env=env)
+    assert result.exit_code == 0, result.output
+    assert "pwk_" in result.output
+
+    result = runner.invoke(app, ["admin", "list-worlds"], env=env)
+    assert "Aurora" in result.output and "birth_date@age_over_18" in result.output
+    assert "pwk_" not in result.output
+
+    result = runner.invoke(app, ["keys", "rotate"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "re-wrapped" in result.output
+
+
+def test_errors_are_one_line_with_an_exit_code(env: dict[str, str], tmp_path: Path) -> None:
+    weak = runner.invoke(
+        app,
+        ["admin", "create-staff", "root", "--role", "admin", "--password-stdin"],
+        input="short\n",
+        env=env,
+    )
+    assert weak.exit_code == 2
+    assert weak.output.strip().count("\n") == 0
+    assert "Traceback" not in weak.output
+
+    bad = tmp_path / "bad.json"
+    bad.write_text("{nope")
+    result = runner.invoke(app, ["admin", "create-world", str(bad)], env=env)
+    assert result.exit_code == 2 and "not valid JSON" in result.output
+
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text(json.dumps({"name": "X", "contact": "c", "purposes": [{"name": "p"}]}))
+    result = runner.invoke(app, ["admin", "create-world", str(wrong)], env=env)
+    assert result.exit_code == 2 and "personae:" in result.output
+
+    missing = runner.invoke(app, ["admin", "create-world", str(tmp_path / "absent.json")], env=env)
+    assert missing.exit_code == 1 and "absent.json" in missing.output
+
+    scoped = runner.invoke(
+        app,
+        [
+            "admin",
+            "create-staff",
+            "mod",
+            "--role",
+            "moderator",
+            "--world",
+            "w_none",
+            "--password-stdin",
+        ],
+        input=PASSWORD + "\n",
+        env=env,
+    )
+    assert scoped.exit_code == 5
+
+
+def test_demo_tells_the_story(env: dict[str, str]) -> None:
+    result = runner.invoke(app, ["demo"], env=env)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert (
+        "Aurora Plaza sees {'birth_date@age_over_18': True, 'languages@exact': ['fr', 'en']}" in out
+    )
+    assert "Guildhall sees {'occupation@major_group': '2 Professionals'}" in out
+    assert "Guildhall's persona: 404" in out
+    assert "1991-04-12" not in out
