@@ -1,0 +1,1 @@
+"""The attribute catalog shipped with personae (default.toml), read through importlib.resources."""
