@@ -196,6 +196,26 @@ class FileKeyStore:
                 return self.data_key(owner)
         return key
 
+    def create_data_keys(self, owners: list[str]) -> list[bytes]:
+        """Many new data keys in one keystore transaction (bulk loading, migrations)."""
+        master = self._master(self._current)
+        keys = [envelope.new_key() for _ in owners]
+        rows = [
+            (owner, self._current, envelope.seal(master, key, self._data_aad(owner)))
+            for owner, key in zip(owners, keys, strict=True)
+        ]
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(
+                    "INSERT INTO data_keys (owner, master_kid, wrapped) VALUES (?, ?, ?)", rows
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return keys
+
     def data_key(self, owner: str) -> bytes:
         with self._lock:
             row = self._db.execute(
