@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import socket
@@ -19,7 +20,7 @@ import httpx
 def percentile(samples: list[float], q: float) -> float:
     """The q-quantile (0..1) by the nearest-rank method."""
     ordered = sorted(samples)
-    index = max(0, min(len(ordered) - 1, int(round(q * len(ordered) + 0.5)) - 1))
+    index = min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))
     return ordered[index]
 
 

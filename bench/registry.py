@@ -227,7 +227,8 @@ def main() -> None:
     reg = results[0]["registration"]
     assert isinstance(reg, dict)
     print(
-        f"registration: {reg['registrations_per_s']}/s; argon2id alone {reg['argon2id_hashes_per_s']}/s "
+        f"registration: {reg['registrations_per_s']}/s; "
+        f"argon2id alone {reg['argon2id_hashes_per_s']}/s "
         f"(a registration costs {reg['registration_over_argon2id']}x one argon2id hash)"
     )
     ratio = results[1]["p50_ms"] / results[0]["p50_ms"]  # type: ignore[operator]
