@@ -16,6 +16,7 @@ from personae.domain.catalog import Catalog, default_catalog, load_catalog
 from personae.errors import CatalogError
 from personae.services.auth import AuthService
 from personae.services.context import ServiceContext
+from personae.services.passes import PassService
 from personae.services.registry import RegistryService
 from personae.services.staff import StaffService
 from personae.services.worlds import WorldService
@@ -36,6 +37,7 @@ class Services:
     registry: RegistryService
     worlds: WorldService
     staff: StaffService
+    passes: PassService
 
     def close(self) -> None:
         self.keystore.close()
@@ -88,4 +90,5 @@ def build(
         registry=RegistryService(ctx),
         worlds=WorldService(ctx),
         staff=StaffService(ctx),
+        passes=PassService(ctx, settings),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +31,14 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = Field(default=64 * 1024, ge=8, le=4 * 1024 * 1024)
     argon2_parallelism: int = Field(default=4, ge=1, le=64)
     log_level: str = Field(default="INFO")
+    pass_alg: Literal["ES256", "EdDSA"] = Field(
+        default="ES256", description="Signature algorithm of world passes and status lists."
+    )
+    pass_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=60, le=366 * 24 * 3600)
+    status_list_ttl_seconds: int = Field(
+        default=60, ge=1, le=3600, description="How long a world may cache a status list."
+    )
+    door_nonce_ttl_seconds: int = Field(default=300, ge=10, le=3600)
 
     def resolved_database_url(self) -> str:
         """The configured URL, or the embedded SQLite default under the data dir."""

@@ -82,6 +82,13 @@ class NotAuthenticated(PersonaeError):
     title = "Not authenticated"
 
 
+class PresentationRejected(NotAuthenticated):
+    """A pass presentation that fails the door check; deliberately says nothing more (401)."""
+
+    code = "presentation-rejected"
+    title = "Presentation rejected"
+
+
 class Forbidden(PersonaeError):
     """Authenticated, but this role may not do this (403)."""
 

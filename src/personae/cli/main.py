@@ -161,8 +161,11 @@ def create_world(
     if not isinstance(spec, dict):
         raise _fail(f"{file} must hold a JSON object", 2)
     services = _services()
+    ttl = spec.get("pass_ttl_seconds")
+    if ttl is not None and not isinstance(ttl, int):
+        raise _fail("pass_ttl_seconds must be a whole number of seconds", 2)
     registered = services.worlds.register_unchecked(
-        str(spec.get("name", "")), str(spec.get("contact", "")), spec.get("purposes")
+        str(spec.get("name", "")), str(spec.get("contact", "")), spec.get("purposes"), ttl
     )
     typer.echo(f"world id: {registered.world.id}")
     typer.echo(f"api key:  {registered.api_key}   (shown once; store it now)")

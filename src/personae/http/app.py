@@ -8,7 +8,7 @@ from personae import __version__
 from personae.bootstrap import Services
 from personae.http import problems
 from personae.http.limits import BodySizeLimit
-from personae.http.routes import persons, system, worlds
+from personae.http.routes import passes, persons, system, worlds
 
 
 def create_app(services: Services) -> FastAPI:
@@ -26,5 +26,6 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(system.router)
     app.include_router(persons.router)
     app.include_router(worlds.router)
+    app.include_router(passes.router)
     app.add_middleware(BodySizeLimit, max_bytes=services.settings.max_body_bytes)
     return app

@@ -119,6 +119,9 @@ class WorldIn(_In):
     name: str = Field(max_length=100)
     contact: str = Field(max_length=200)
     purposes: list[PurposeIO] = Field(max_length=20)
+    pass_ttl_seconds: int | None = Field(
+        default=None, description="Validity of this world's passes (default 30 days)"
+    )
 
 
 class WorldOut(_Out):
@@ -138,3 +141,45 @@ class ResolutionOut(_Out):
     persona_id: str
     items: dict[str, Any]
     withheld: list[str]
+
+
+# -- passes -------------------------------------------------------------------
+
+
+class IssuePassIn(_In):
+    holder_jwk: dict[str, Any] = Field(
+        max_length=8, description="The holder's public key (P-256 EC or Ed25519 OKP JWK)"
+    )
+
+
+class IssuedPassOut(_Out):
+    pass_id: str
+    persona_id: str
+    world_id: str
+    sd_jwt: str = Field(description="The SD-JWT VC, every claim selectively disclosable")
+    claims: list[str]
+    issued_at: datetime
+    expires_at: datetime
+
+
+class PassOut(_Out):
+    pass_id: str
+    issued_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+
+
+class NonceOut(_Out):
+    nonce: str
+    expires_at: datetime
+
+
+class DoorCheckIn(_In):
+    presentation: str = Field(max_length=16 * 1024)
+    nonce: str = Field(max_length=128)
+
+
+class DoorCheckOut(_Out):
+    persona_id: str
+    claims: dict[str, Any]
+    expires_at: int

@@ -29,6 +29,7 @@ from personae.errors import (
 )
 from personae.services.auth import IssuedSession, PersonPrincipal, open_session
 from personae.services.context import ServiceContext
+from personae.services.personas import owned_persona
 from personae.services.views import (
     AttributeView,
     ConsentView,
@@ -211,13 +212,6 @@ class RegistryService:
         candidates = [self.ctx.pseudonyms.persona_id(w, person_id) for w in uow.worlds.ids()]
         return uow.personas.among(candidates)
 
-    def _owned_persona(self, uow: UnitOfWork, person_id: str, persona_id: str) -> PersonaRecord:
-        persona = uow.personas.get(persona_id) if len(persona_id) <= 64 else None
-        expected = persona and self.ctx.pseudonyms.persona_id(persona.world_id, person_id)
-        if persona is None or expected != persona_id:
-            raise NotFound("no such persona")
-        return persona
-
     def _sync_persona(self, uow: UnitOfWork, persona_id: str, values: Mapping[str, Any]) -> None:
         """Re-seal the persona's copy: exactly the attributes its active consents need."""
         needed = {
@@ -302,7 +296,7 @@ class RegistryService:
         canonical = str(self.ctx.catalog.parse_item(item))
         now = self.ctx.clock.now()
         with self.ctx.uow() as uow:
-            persona = self._owned_persona(uow, who.person_id, persona_id)
+            persona = owned_persona(self.ctx, uow, who.person_id, persona_id)
             world = uow.worlds.get(persona.world_id)
             if world is None:
                 raise NotFound("no such persona")

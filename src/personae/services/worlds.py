@@ -7,16 +7,18 @@ from typing import Any
 
 from personae.crypto import tokens
 from personae.crypto.pseudonyms import is_persona_id
-from personae.crypto.vault import persona_owner
-from personae.domain.disclosure import derive
 from personae.domain.events import Event, EventType
 from personae.domain.staff import Action, may
 from personae.domain.worlds import parse_terms
 from personae.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from personae.services.auth import StaffPrincipal, WorldPrincipal
 from personae.services.context import ServiceContext
+from personae.services.personas import derive_items
 from personae.services.views import Resolution, WorldView
 from personae.store.records import WorldRecord
+
+MIN_PASS_TTL = 60
+MAX_PASS_TTL = 366 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -43,15 +45,27 @@ class WorldService:
         self.ctx = ctx
 
     def register(
-        self, actor: StaffPrincipal, name: str, contact: str, purposes: Any
+        self,
+        actor: StaffPrincipal,
+        name: str,
+        contact: str,
+        purposes: Any,
+        pass_ttl_seconds: int | None = None,
     ) -> RegisteredWorld:
         """Register a world with its purposes; the API key is returned this once."""
         if not may(actor.role, Action.REGISTER_WORLD):
             raise Forbidden("only an admin registers worlds")
-        return self.register_unchecked(name, contact, purposes)
+        return self.register_unchecked(name, contact, purposes, pass_ttl_seconds)
 
-    def register_unchecked(self, name: str, contact: str, purposes: Any) -> RegisteredWorld:
+    def register_unchecked(
+        self, name: str, contact: str, purposes: Any, pass_ttl_seconds: int | None = None
+    ) -> RegisteredWorld:
         """Registration from the operator's CLI (trusted, no staff session)."""
+        if pass_ttl_seconds is not None and not (MIN_PASS_TTL <= pass_ttl_seconds <= MAX_PASS_TTL):
+            raise InvalidInput(
+                f"pass_ttl_seconds must be from {MIN_PASS_TTL} to {MAX_PASS_TTL}",
+                [FieldError(("pass_ttl_seconds",), "out of range")],
+            )
         name = _text(name, "name", 100)
         contact = _text(contact, "contact", 200)
         terms = parse_terms(purposes, self.ctx.catalog)
@@ -62,6 +76,8 @@ class WorldService:
             if uow.worlds.name_taken(name):
                 raise Conflict(f"a world named {name!r} is already registered")
             uow.worlds.add(world, tokens.token_hash(api_key))
+            if pass_ttl_seconds is not None:
+                uow.pass_settings.set_ttl(world.id, pass_ttl_seconds)
             uow.outbox.append(
                 Event(
                     EventType.WORLD_REGISTERED,
@@ -99,19 +115,6 @@ class WorldService:
             persona = uow.personas.get(persona_id)
             if persona is None or persona.world_id != world.world_id:
                 raise NotFound("no such persona")
-            items = uow.consents.active_items(persona_id)
-            values = self.ctx.vault.open(
-                persona_owner(persona_id), uow.persona_values.for_persona(persona_id)
-            )
-            today = now.date()
-            disclosed: dict[str, Any] = {}
-            withheld: list[str] = []
-            for text in items:
-                item = self.ctx.catalog.parse_item(text)
-                if item.attribute in values:
-                    spec = self.ctx.catalog.get(item.attribute)
-                    disclosed[text] = derive(spec, item.precision, values[item.attribute], today)
-                else:
-                    withheld.append(text)
+            disclosed, withheld = derive_items(self.ctx, uow, persona_id, now.date())
             uow.disclosures.add(persona_id, world.world_id, now, sorted(disclosed))
         return Resolution(persona_id, disclosed, withheld)

@@ -81,3 +81,27 @@ class OutboxRecord:
     type: str
     occurred_at: datetime
     payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StatusListRecord:
+    id: str
+    world_id: str
+    capacity: int
+    used: int
+    allocated: bytes
+    bits: bytes
+
+
+@dataclass(frozen=True)
+class PassRecord:
+    id: str
+    persona_id: str
+    world_id: str
+    status_list_id: str
+    status_index: int
+    holder_kid: str
+    issued_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    revoked_by: str | None

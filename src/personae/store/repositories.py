@@ -13,11 +13,13 @@ from personae.store.records import (
     ConsentRecord,
     DisclosureRecord,
     OutboxRecord,
+    PassRecord,
     PersonaRecord,
     PersonRecord,
     SealedAttribute,
     SessionRecord,
     StaffRecord,
+    StatusListRecord,
     WorldRecord,
 )
 
@@ -359,3 +361,139 @@ class Outbox(_Repo):
             select(o.c.id, o.c.type, o.c.occurred_at, o.c.payload).order_by(o.c.id)
         )
         return [OutboxRecord(*row) for row in rows]
+
+
+class PassSettings(_Repo):
+    def set_ttl(self, world_id: str, seconds: int) -> None:
+        ps = t.world_pass_settings
+        updated = self.conn.execute(
+            update(ps).where(ps.c.world_id == world_id).values(pass_ttl_seconds=seconds)
+        )
+        if updated.rowcount == 0:
+            self.conn.execute(insert(ps).values(world_id=world_id, pass_ttl_seconds=seconds))
+
+    def ttl(self, world_id: str) -> int | None:
+        ps = t.world_pass_settings
+        q = select(ps.c.pass_ttl_seconds).where(ps.c.world_id == world_id)
+        value = self.conn.execute(q).scalar_one_or_none()
+        return int(value) if value is not None else None
+
+
+class StatusLists(_Repo):
+    def open_for(self, world_id: str) -> StatusListRecord | None:
+        """The world's newest list with room, locked for update (a row lock on PostgreSQL)."""
+        sl = t.status_lists
+        row = self.conn.execute(
+            select(sl.c.id, sl.c.world_id, sl.c.capacity, sl.c.used, sl.c.allocated, sl.c.bits)
+            .where(sl.c.world_id == world_id)
+            .order_by(sl.c.updated_at.desc(), sl.c.id)
+            .limit(1)
+            .with_for_update()
+        ).first()
+        return StatusListRecord(*row) if row else None
+
+    def get(self, list_id: str, *, lock: bool = False) -> StatusListRecord | None:
+        sl = t.status_lists
+        q = select(
+            sl.c.id, sl.c.world_id, sl.c.capacity, sl.c.used, sl.c.allocated, sl.c.bits
+        ).where(sl.c.id == list_id)
+        row = self.conn.execute(q.with_for_update() if lock else q).first()
+        return StatusListRecord(*row) if row else None
+
+    def bits(self, list_id: str) -> tuple[bytes, datetime] | None:
+        sl = t.status_lists
+        row = self.conn.execute(
+            select(sl.c.bits, sl.c.updated_at).where(sl.c.id == list_id)
+        ).first()
+        return (bytes(row[0]), row[1]) if row else None
+
+    def add(self, record: StatusListRecord, at: datetime) -> None:
+        self.conn.execute(
+            insert(t.status_lists).values(
+                id=record.id,
+                world_id=record.world_id,
+                capacity=record.capacity,
+                used=record.used,
+                allocated=record.allocated,
+                bits=record.bits,
+                updated_at=at,
+            )
+        )
+
+    def save(self, record: StatusListRecord, at: datetime) -> None:
+        sl = t.status_lists
+        self.conn.execute(
+            update(sl)
+            .where(sl.c.id == record.id)
+            .values(used=record.used, allocated=record.allocated, bits=record.bits, updated_at=at)
+        )
+
+
+class Passes(_Repo):
+    _cols = (
+        t.passes.c.id,
+        t.passes.c.persona_id,
+        t.passes.c.world_id,
+        t.passes.c.status_list_id,
+        t.passes.c.status_index,
+        t.passes.c.holder_kid,
+        t.passes.c.issued_at,
+        t.passes.c.expires_at,
+        t.passes.c.revoked_at,
+        t.passes.c.revoked_by,
+    )
+
+    def add(self, record: PassRecord) -> None:
+        self.conn.execute(
+            insert(t.passes).values({c.name: getattr(record, c.name) for c in self._cols})
+        )
+
+    def get(self, pass_id: str) -> PassRecord | None:
+        row = self.conn.execute(select(*self._cols).where(t.passes.c.id == pass_id)).first()
+        return PassRecord(**row._mapping) if row else None
+
+    def for_persona(self, persona_id: str) -> list[PassRecord]:
+        rows = self.conn.execute(
+            select(*self._cols)
+            .where(t.passes.c.persona_id == persona_id)
+            .order_by(t.passes.c.issued_at.desc())
+        )
+        return [PassRecord(**row._mapping) for row in rows]
+
+    def mark_revoked(self, pass_id: str, at: datetime, by: str) -> bool:
+        p = t.passes
+        result = self.conn.execute(
+            update(p)
+            .where(p.c.id == pass_id, p.c.revoked_at.is_(None))
+            .values(revoked_at=at, revoked_by=by)
+        )
+        return result.rowcount > 0
+
+
+class DoorNonces(_Repo):
+    def add(self, nonce_hash: bytes, world_id: str, expires_at: datetime) -> None:
+        self.conn.execute(
+            insert(t.door_nonces).values(
+                nonce_hash=nonce_hash, world_id=world_id, expires_at=expires_at, used_at=None
+            )
+        )
+
+    def consume(self, nonce_hash: bytes, world_id: str, now: datetime) -> bool:
+        """Use a nonce once: true only for an unused, unexpired nonce of this world."""
+        n = t.door_nonces
+        result = self.conn.execute(
+            update(n)
+            .where(
+                n.c.nonce_hash == nonce_hash,
+                n.c.world_id == world_id,
+                n.c.used_at.is_(None),
+                n.c.expires_at > now,
+            )
+            .values(used_at=now)
+        )
+        return result.rowcount == 1
+
+    def purge_expired(self, world_id: str, now: datetime) -> int:
+        n = t.door_nonces
+        result = self.conn.execute(delete(n).where(n.c.world_id == world_id, n.c.expires_at <= now))
+        return result.rowcount

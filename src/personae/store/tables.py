@@ -184,3 +184,57 @@ outbox_events = Table(
     Column("sequenced", Boolean, nullable=False, default=False),
     Index("ix_outbox_pending", "sequenced", "id"),
 )
+
+# -- world passes: status lists, issued passes, door-check nonces -----------------
+
+# One list per world, so a world's fetch shows only its own passes' bits; indexes
+# are drawn at random from the free ones (``allocated``), so neighbouring indexes
+# say nothing about when or to whom passes were issued.
+status_lists = Table(
+    "status_lists",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("world_id", String(40), ForeignKey("worlds.id"), nullable=False, index=True),
+    Column("capacity", Integer, nullable=False),
+    Column("used", Integer, nullable=False),
+    Column("allocated", LargeBinary, nullable=False),
+    Column("bits", LargeBinary, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+world_pass_settings = Table(
+    "world_pass_settings",
+    metadata,
+    Column("world_id", String(40), ForeignKey("worlds.id"), primary_key=True),
+    Column("pass_ttl_seconds", Integer, nullable=False),
+)
+
+passes = Table(
+    "passes",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column(
+        "persona_id",
+        String(32),
+        ForeignKey("personas.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("world_id", String(40), nullable=False),
+    Column("status_list_id", String(40), ForeignKey("status_lists.id"), nullable=False),
+    Column("status_index", Integer, nullable=False),
+    Column("holder_kid", String(64), nullable=False),
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Column("revoked_by", String(16), nullable=True),
+)
+
+door_nonces = Table(
+    "door_nonces",
+    metadata,
+    Column("nonce_hash", LargeBinary(32), primary_key=True),
+    Column("world_id", String(40), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+    Column("used_at", UTCDateTime, nullable=True),
+)

@@ -11,12 +11,16 @@ from personae.store.repositories import (
     Attributes,
     Consents,
     Disclosures,
+    DoorNonces,
     Outbox,
+    Passes,
+    PassSettings,
     Personas,
     PersonaValues,
     Persons,
     Sessions,
     Staff,
+    StatusLists,
     Worlds,
 )
 
@@ -38,6 +42,10 @@ class UnitOfWork:
     persona_values: PersonaValues
     disclosures: Disclosures
     outbox: Outbox
+    pass_settings: PassSettings
+    status_lists: StatusLists
+    passes: Passes
+    door_nonces: DoorNonces
 
     def __init__(self, engine: Engine, *, write: bool = True) -> None:
         self._engine = engine
@@ -64,6 +72,10 @@ class UnitOfWork:
         self.persona_values = PersonaValues(conn)
         self.disclosures = Disclosures(conn)
         self.outbox = Outbox(conn)
+        self.pass_settings = PassSettings(conn)
+        self.status_lists = StatusLists(conn)
+        self.passes = Passes(conn)
+        self.door_nonces = DoorNonces(conn)
         return self
 
     def __exit__(

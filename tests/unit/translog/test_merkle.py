@@ -291,9 +291,11 @@ def test_verify_inclusion_single_leaf_tree() -> None:
 
 
 GARBAGE: list[Any] = [None, -1, True, 1.0, "8", b"\x00" * 31, b"\x00" * 33, [], [b""], object()]
+# Stable ids: pytest-xdist workers must collect identical test names.
+GARBAGE_IDS = [f"{type(junk).__name__}-{i}" for i, junk in enumerate(GARBAGE)]
 
 
-@pytest.mark.parametrize("junk", GARBAGE, ids=repr)
+@pytest.mark.parametrize("junk", GARBAGE, ids=GARBAGE_IDS)
 def test_verify_inclusion_rejects_garbage_in_every_argument(junk: Any) -> None:
     good = (LEAVES[5], 5, 8, unhex(VECTORS["inclusion_proofs"][-1]["proof"]), ROOTS[8])
     assert verify_inclusion(*good)
@@ -305,7 +307,7 @@ def test_verify_inclusion_rejects_garbage_in_every_argument(junk: Any) -> None:
     assert verify_inclusion(good[0], good[1], good[2], tuple(good[3]), good[4])
 
 
-@pytest.mark.parametrize("junk", GARBAGE, ids=repr)
+@pytest.mark.parametrize("junk", GARBAGE, ids=GARBAGE_IDS)
 def test_verify_consistency_rejects_garbage_in_every_argument(junk: Any) -> None:
     good = (6, 8, ROOTS[6], ROOTS[8], unhex(VECTORS["consistency_proofs"][2]["proof"]))
     assert verify_consistency(*good)

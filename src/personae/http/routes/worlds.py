@@ -44,7 +44,11 @@ def staff_sign_in(body: StaffSignInIn, svc: ServicesDep) -> SessionOut:
 @router.post("/admin/worlds", status_code=status.HTTP_201_CREATED, tags=["staff"])
 def register_world(body: WorldIn, actor: StaffDep, svc: ServicesDep) -> WorldRegisteredOut:
     registered = svc.worlds.register(
-        actor, body.name, body.contact, [p.model_dump() for p in body.purposes]
+        actor,
+        body.name,
+        body.contact,
+        [p.model_dump() for p in body.purposes],
+        body.pass_ttl_seconds,
     )
     return WorldRegisteredOut(
         world=WorldOut.model_validate(registered.world), api_key=registered.api_key

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import personae.store.tables
+import personae.store.tables  # noqa: F401 (types used by generated columns)
 ${imports if imports else ""}
 
 revision = ${repr(up_revision)}

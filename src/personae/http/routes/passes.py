@@ -1,0 +1,74 @@
+"""Routes of world passes: issue and revoke, issuer keys, status lists, nonces, door checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Path, Response, status
+
+from personae.http.deps import PersonDep, ServicesDep, WorldDep
+from personae.http.schemas import (
+    DoorCheckIn,
+    DoorCheckOut,
+    IssuedPassOut,
+    IssuePassIn,
+    NonceOut,
+    PassOut,
+)
+
+router = APIRouter(tags=["passes"])
+
+PersonaId = Path(max_length=64)
+PassId = Path(max_length=40)
+
+
+@router.post("/v1/me/personas/{persona_id}/passes", status_code=status.HTTP_201_CREATED)
+def issue_pass(
+    body: IssuePassIn, who: PersonDep, svc: ServicesDep, persona_id: str = PersonaId
+) -> IssuedPassOut:
+    """A world pass for one of your personas, bound to your key; keep it, we do not."""
+    return IssuedPassOut.model_validate(svc.passes.issue(who, persona_id, body.holder_jwk))
+
+
+@router.get("/v1/me/personas/{persona_id}/passes")
+def list_passes(who: PersonDep, svc: ServicesDep, persona_id: str = PersonaId) -> list[PassOut]:
+    return [PassOut.model_validate(p) for p in svc.passes.passes(who, persona_id)]
+
+
+@router.delete(
+    "/v1/me/personas/{persona_id}/passes/{pass_id}", status_code=status.HTTP_204_NO_CONTENT
+)
+def revoke_pass(
+    who: PersonDep, svc: ServicesDep, persona_id: str = PersonaId, pass_id: str = PassId
+) -> Response:
+    svc.passes.revoke(who, persona_id, pass_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/.well-known/jwt-vc-issuer")
+def issuer_metadata(svc: ServicesDep) -> dict[str, Any]:
+    """SD-JWT VC issuer metadata: the issuer and the JWKS its passes verify with."""
+    return svc.passes.issuer_metadata()
+
+
+@router.get("/v1/status-lists/{list_id}", response_class=Response)
+def status_list(svc: ServicesDep, list_id: str = Path(max_length=40)) -> Response:
+    """A Token Status List (draft-ietf-oauth-status-list) as a signed JWT."""
+    token = svc.passes.status_list_token(list_id)
+    return Response(
+        content=token,
+        media_type="application/statuslist+jwt",
+        headers={"cache-control": f"max-age={svc.settings.status_list_ttl_seconds}"},
+    )
+
+
+@router.post("/v1/worlds/me/nonces", status_code=status.HTTP_201_CREATED, tags=["world API"])
+def new_nonce(world: WorldDep, svc: ServicesDep) -> NonceOut:
+    """A single-use nonce for the next door check."""
+    return NonceOut.model_validate(svc.passes.new_nonce(world))
+
+
+@router.post("/v1/worlds/me/door-check", tags=["world API"])
+def door_check(body: DoorCheckIn, world: WorldDep, svc: ServicesDep) -> DoorCheckOut:
+    """Verify a presentation online (for worlds that do not embed personae.verify)."""
+    return DoorCheckOut.model_validate(svc.passes.door_check(world, body.presentation, body.nonce))

@@ -1,0 +1,312 @@
+"""World passes: issuing SD-JWT VCs to personas, revoking them, status lists, online door checks."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from personae.config import Settings
+from personae.crypto import statuslist, tokens
+from personae.crypto.jose import JoseError, load_public_jwk, public_jwk
+from personae.crypto.keystore import jwk_thumbprint
+from personae.crypto.sdjwt import issue_pass
+from personae.errors import FieldError, InvalidInput, NotFound, PresentationRejected
+from personae.services.auth import PersonPrincipal, WorldPrincipal
+from personae.services.context import ServiceContext
+from personae.services.personas import derive_items, owned_persona
+from personae.store.records import PassRecord, StatusListRecord
+from personae.store.uow import UnitOfWork
+from personae.verify import DoorCheck, PassRejected, StaticIssuerKeys
+
+log = logging.getLogger("personae.passes")
+
+STATUS_LIST_CAPACITY = 1 << 16  # 8 KiB of bits per list, a few hundred bytes compressed
+# A list is closed once this full, so drawing a random free index stays cheap.
+STATUS_LIST_FILL = int(STATUS_LIST_CAPACITY * 0.75)
+SIGNING_PURPOSE = "pass"
+# Digests are padded to a multiple of this, so a pass does not tell how many claims it hides.
+DIGEST_PADDING = 8
+
+
+@dataclass(frozen=True)
+class IssuedPassView:
+    pass_id: str
+    persona_id: str
+    world_id: str
+    sd_jwt: str
+    claims: list[str]
+    issued_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class PassView:
+    pass_id: str
+    issued_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class DoorNonce:
+    nonce: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class DoorAdmission:
+    persona_id: str
+    claims: dict[str, Any]
+    expires_at: int
+
+
+def _draw_free_index(allocated: bytearray, capacity: int) -> int:
+    """A random unallocated index: indexes carry no order of issuance."""
+    while True:
+        idx = secrets.randbelow(capacity)
+        if not statuslist.get_bit(allocated, idx):
+            statuslist.set_bit(allocated, idx)
+            return idx
+
+
+class _StoredStatusLists:
+    """The SDK's StatusLists, answered from the database inside the current transaction."""
+
+    def __init__(self, uow: UnitOfWork, issuer: str) -> None:
+        self._uow = uow
+        self._prefix = f"{issuer}/v1/status-lists/"
+
+    def status(self, issuer: str, uri: str, idx: int, now: float) -> int | None:
+        if not uri.startswith(self._prefix):
+            return None
+        found = self._uow.status_lists.bits(uri[len(self._prefix) :])
+        return None if found is None else statuslist.status_at(found[0], idx, 1)
+
+
+class PassService:
+    def __init__(self, ctx: ServiceContext, settings: Settings) -> None:
+        self.ctx = ctx
+        self.settings = settings
+        self.issuer = settings.issuer_url.rstrip("/")
+        self.vct = f"{self.issuer}/vct/world-pass"
+        self._status_cache: dict[str, tuple[datetime, str, datetime]] = {}
+
+    # -- issuer metadata and status lists -------------------------------------
+
+    def _signing_key(self) -> Any:
+        return self.ctx.keystore.signing_key(SIGNING_PURPOSE, self.settings.pass_alg)
+
+    def issuer_metadata(self) -> dict[str, Any]:
+        """`/.well-known/jwt-vc-issuer`: the issuer and every key that may verify its passes."""
+        self._signing_key()  # made on first use, so the metadata never lists no key
+        keys = [
+            {**public_jwk(k.public_key), "kid": k.kid, "use": "sig"}
+            for k in self.ctx.keystore.verification_keys(SIGNING_PURPOSE)
+        ]
+        return {"issuer": self.issuer, "jwks": {"keys": keys}}
+
+    def status_list_uri(self, list_id: str) -> str:
+        return f"{self.issuer}/v1/status-lists/{list_id}"
+
+    def status_list_token(self, list_id: str) -> str:
+        """The signed Token Status List for one list, re-signed only when the list changed."""
+        with self.ctx.uow(write=False) as uow:
+            found = uow.status_lists.bits(list_id) if len(list_id) <= 40 else None
+        if found is None:
+            raise NotFound("no such status list")
+        bits, updated_at = found
+        now = self.ctx.clock.now()
+        cached = self._status_cache.get(list_id)
+        if cached and cached[0] == updated_at and cached[2] > now:
+            return cached[1]
+        key = self._signing_key()
+        ttl = self.settings.status_list_ttl_seconds
+        expires = now + timedelta(seconds=max(ttl * 10, 3600))
+        token = statuslist.status_list_token(
+            key.private_key,
+            key.kid,
+            uri=self.status_list_uri(list_id),
+            data=bits,
+            issued_at=now,
+            expires_at=expires,
+            ttl=ttl,
+            issuer=self.issuer,
+        )
+        # Serve the same token until the list changes or half its life has gone.
+        self._status_cache[list_id] = (updated_at, token, now + (expires - now) / 2)
+        return token
+
+    def _allocate(self, uow: UnitOfWork, world_id: str, now: datetime) -> tuple[str, int]:
+        current = uow.status_lists.open_for(world_id)
+        if current is None or current.used >= STATUS_LIST_FILL:
+            current = StatusListRecord(
+                tokens.new_id("sl_"),
+                world_id,
+                STATUS_LIST_CAPACITY,
+                0,
+                bytes(statuslist.new_status_list(STATUS_LIST_CAPACITY)),
+                bytes(statuslist.new_status_list(STATUS_LIST_CAPACITY)),
+            )
+            uow.status_lists.add(current, now)
+        allocated = bytearray(current.allocated)
+        idx = _draw_free_index(allocated, current.capacity)
+        uow.status_lists.save(
+            StatusListRecord(
+                current.id,
+                world_id,
+                current.capacity,
+                current.used + 1,
+                bytes(allocated),
+                current.bits,
+            ),
+            now,
+        )
+        return current.id, idx
+
+    def set_revoked(self, uow: UnitOfWork, record: PassRecord, now: datetime, by: str) -> bool:
+        """Revoke one pass: the status bit is set in the same transaction as the row."""
+        if not uow.passes.mark_revoked(record.id, now, by):
+            return False
+        current = uow.status_lists.get(record.status_list_id, lock=True)
+        if current is None:
+            raise NotFound("status list missing")
+        bits = bytearray(current.bits)
+        statuslist.set_bit(bits, record.status_index)
+        uow.status_lists.save(
+            StatusListRecord(
+                current.id,
+                current.world_id,
+                current.capacity,
+                current.used,
+                current.allocated,
+                bytes(bits),
+            ),
+            now,
+        )
+        return True
+
+    # -- a person's passes ---------------------------------------------------
+
+    def issue(
+        self, who: PersonPrincipal, persona_id: str, holder_jwk: dict[str, Any]
+    ) -> IssuedPassView:
+        """A pass for one of the person's personas, bound to the holder's public key.
+
+        Its disclosable claims are exactly the persona's consented items, derived now
+        from the sealed values; nothing the person did not consent to can be in it.
+        """
+        try:
+            holder_key = load_public_jwk(holder_jwk)
+        except JoseError as exc:
+            raise InvalidInput(
+                f"holder key is not a usable public JWK: {exc}",
+                [FieldError(("holder_jwk",), "a public P-256 or Ed25519 JWK")],
+            ) from None
+        holder = public_jwk(holder_key)  # only the public members, in canonical form
+        now = self.ctx.clock.now()
+        with self.ctx.uow() as uow:
+            persona = owned_persona(self.ctx, uow, who.person_id, persona_id)
+            claims, _withheld = derive_items(self.ctx, uow, persona.id, now.date())
+            ttl = uow.pass_settings.ttl(persona.world_id) or self.settings.pass_ttl_seconds
+            expires = now + timedelta(seconds=ttl)
+            list_id, idx = self._allocate(uow, persona.world_id, now)
+            key = self._signing_key()
+            issued = issue_pass(
+                key.private_key,
+                key.kid,
+                issuer=self.issuer,
+                vct=self.vct,
+                subject=persona.id,
+                issued_at=now,
+                expires_at=expires,
+                holder_jwk=holder,
+                status_uri=self.status_list_uri(list_id),
+                status_idx=idx,
+                claims=claims,
+                decoys=(-len(claims)) % DIGEST_PADDING or DIGEST_PADDING,
+            )
+            record = PassRecord(
+                tokens.new_id("pass_"),
+                persona.id,
+                persona.world_id,
+                list_id,
+                idx,
+                jwk_thumbprint(holder_key),
+                now,
+                expires,
+                None,
+                None,
+            )
+            uow.passes.add(record)
+        return IssuedPassView(
+            record.id, persona.id, persona.world_id, issued.sd_jwt, sorted(claims), now, expires
+        )
+
+    def passes(self, who: PersonPrincipal, persona_id: str) -> list[PassView]:
+        with self.ctx.uow(write=False) as uow:
+            owned_persona(self.ctx, uow, who.person_id, persona_id)
+            return [
+                PassView(p.id, p.issued_at, p.expires_at, p.revoked_at)
+                for p in uow.passes.for_persona(persona_id)
+            ]
+
+    def revoke(self, who: PersonPrincipal, persona_id: str, pass_id: str) -> None:
+        """The person revokes one of their passes (idempotent)."""
+        now = self.ctx.clock.now()
+        with self.ctx.uow() as uow:
+            owned_persona(self.ctx, uow, who.person_id, persona_id)
+            record = uow.passes.get(pass_id) if len(pass_id) <= 40 else None
+            if record is None or record.persona_id != persona_id:
+                raise NotFound("no such pass")
+            self.set_revoked(uow, record, now, "person")
+
+    # -- the world's online door check ----------------------------------------
+
+    def new_nonce(self, world: WorldPrincipal) -> DoorNonce:
+        """A single-use nonce for one door check, stored only as a hash."""
+        now = self.ctx.clock.now()
+        nonce = secrets.token_urlsafe(24)
+        expires = now + timedelta(seconds=self.settings.door_nonce_ttl_seconds)
+        with self.ctx.uow() as uow:
+            uow.door_nonces.purge_expired(world.world_id, now)
+            uow.door_nonces.add(tokens.token_hash(nonce), world.world_id, expires)
+        return DoorNonce(nonce, expires)
+
+    def _door(self, uow: UnitOfWork, audience: str) -> DoorCheck:
+        keys = StaticIssuerKeys(
+            self.issuer,
+            {k.kid: k.public_key for k in self.ctx.keystore.verification_keys(SIGNING_PURPOSE)},
+        )
+        return DoorCheck(keys, audience, _StoredStatusLists(uow, self.issuer))
+
+    def door_check(self, world: WorldPrincipal, presentation: str, nonce: str) -> DoorAdmission:
+        """Verify a presentation made to this world with a nonce it was given, once.
+
+        Every failure is the same opaque PresentationRejected; the reason code goes
+        to the server log only.
+        """
+        now = self.ctx.clock.now()
+        with self.ctx.uow() as uow:
+            if len(nonce) > 128 or not uow.door_nonces.consume(
+                tokens.token_hash(nonce), world.world_id, now
+            ):
+                log.info("door check refused for world %s: unknown_nonce", world.world_id)
+                raise PresentationRejected("presentation rejected")
+            reason: str | None = None
+            try:
+                verified = self._door(uow, world.world_id).verify(presentation, nonce, now)
+            except PassRejected as exc:
+                reason = exc.reason
+            else:
+                persona = uow.personas.get(verified.persona_id)
+                if persona is None or persona.world_id != world.world_id:
+                    # A pass is for one world: another world's pass, even bound to
+                    # this audience by its holder, does not open this door.
+                    reason = "wrong_world"
+            if reason is not None:
+                log.info("door check refused for world %s: %s", world.world_id, reason)
+                raise PresentationRejected("presentation rejected")
+        return DoorAdmission(verified.persona_id, dict(verified.claims), int(verified.exp))

@@ -1,0 +1,74 @@
+"""Compact JWS pieces the door check needs: splitting, holder keys from ``cnf``, signatures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+from personae.crypto.jose import PublicKey
+from personae.verify._codec import b64d, malformed
+
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+_P256 = ec.SECP256R1()
+_EC = ec.EllipticCurvePublicKey
+_ED = ed25519.Ed25519PublicKey
+
+
+def split_jws(token: bytes) -> tuple[bytes, bytes, bytes]:
+    """(header, payload, signature) parts of a compact JWS, still encoded."""
+    parts = token.split(b".")
+    if len(parts) != 3:
+        raise malformed()
+    return parts[0], parts[1], parts[2]
+
+
+HolderJwk = tuple[str, str, str, str]
+"""(kty, crv, x, y) of a holder's public JWK; ``y`` is empty for OKP keys."""
+
+
+def holder_jwk(cnf: Any) -> HolderJwk:
+    """The identifying members of ``cnf.jwk``, type-checked; refuses private keys."""
+    jwk = cnf.get("jwk") if type(cnf) is dict else None
+    if type(jwk) is not dict or "d" in jwk:
+        raise malformed()
+    kty, crv, x, y = jwk.get("kty"), jwk.get("crv"), jwk.get("x"), jwk.get("y", "")
+    if type(kty) is not str or type(crv) is not str or type(x) is not str or type(y) is not str:
+        raise malformed()
+    return kty, crv, x, y
+
+
+def load_holder_key(jwk: HolderJwk) -> tuple[PublicKey, str]:
+    """The public key of a holder JWK and the one algorithm its KB-JWT may use."""
+    kty, crv, x, y = jwk
+    try:
+        if kty == "EC" and crv == "P-256" and len(x) == 43 and len(y) == 43:
+            point = b"\x04" + b64d(x.encode("ascii")) + b64d(y.encode("ascii"))
+            return _EC.from_encoded_point(_P256, point), "ES256"
+        if kty == "OKP" and crv == "Ed25519" and len(x) == 43 and not y:
+            return _ED.from_public_bytes(b64d(x.encode("ascii"))), "EdDSA"
+    except (ValueError, UnicodeEncodeError):  # not on the curve, or not ASCII
+        raise malformed() from None
+    raise malformed()
+
+
+def signature_ok(key: PublicKey, alg: str, signing_input: bytes, signature: bytes) -> bool:
+    """Verify a JWS signature; ``alg`` is the one pinned to ``key`` when it was loaded."""
+    try:
+        if alg == "ES256" and isinstance(key, _EC):
+            if len(signature) != 64:
+                return False
+            der = encode_dss_signature(
+                int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+            )
+            key.verify(der, signing_input, _ECDSA_SHA256)
+        elif alg == "EdDSA" and isinstance(key, _ED):
+            key.verify(signature, signing_input)
+        else:
+            return False
+    except InvalidSignature:
+        return False
+    return True

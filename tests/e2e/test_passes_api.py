@@ -1,0 +1,170 @@
+"""World passes over HTTP: issue, present, check at the door online, revoke."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from starlette.testclient import TestClient
+
+from personae.bootstrap import Services
+from personae.crypto.jose import public_jwk
+from personae.verify import DoorCheck, PassRejected, StaticIssuerKeys, StaticStatusLists, present
+from tests.helpers import AGE_GATE, ALICE, GUILD, bearer, join, register, world
+
+
+def _now(client: TestClient) -> Any:
+    services: Services = client.app.state.services  # type: ignore[attr-defined]
+    return services.ctx.clock.now()
+
+
+def _setup(services: Services, client: TestClient) -> dict[str, Any]:
+    aurora, key = world(services, "Aurora", AGE_GATE)
+    alice = register(client, "alice", ALICE)
+    persona = join(client, alice, aurora, ["birth_date@age_over_18", "languages@exact"])
+    return {"world": aurora, "key": key, "alice": alice, "persona": persona}
+
+
+def _issue(client: TestClient, s: dict[str, Any], holder: Any) -> dict[str, Any]:
+    response = client.post(
+        f"/v1/me/personas/{s['persona']}/passes",
+        headers=s["alice"],
+        json={"holder_jwk": public_jwk(holder)},
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def _door(client: TestClient, s: dict[str, Any], sd_jwt: str, holder: Any, only: list[str]) -> Any:
+    nonce = client.post("/v1/worlds/me/nonces", headers=bearer(s["key"])).json()["nonce"]
+    presentation = present(
+        sd_jwt, holder, audience=s["world"], nonce=nonce, disclose=only, issued_at=_now(client)
+    )
+    return client.post(
+        "/v1/worlds/me/door-check",
+        headers=bearer(s["key"]),
+        json={"presentation": presentation, "nonce": nonce},
+    ), presentation, nonce
+
+
+def test_issue_check_online_and_offline_then_revoke(services: Services, client: TestClient) -> None:
+    s = _setup(services, client)
+    holder = ec.generate_private_key(ec.SECP256R1())
+    issued = _issue(client, s, holder)
+    assert issued["claims"] == ["birth_date@age_over_18", "languages@exact"]
+    assert "1991" not in issued["sd_jwt"]
+
+    response, _, nonce = _door(client, s, issued["sd_jwt"], holder, ["birth_date@age_over_18"])
+    assert response.status_code == 200, response.text
+    assert response.json()["persona_id"] == s["persona"]
+    assert response.json()["claims"] == {"birth_date@age_over_18": True}
+
+    # The nonce was consumed: replaying the same presentation fails.
+    replay = client.post(
+        "/v1/worlds/me/door-check",
+        headers=bearer(s["key"]),
+        json={"presentation": _door(client, s, issued["sd_jwt"], holder, [])[1], "nonce": nonce},
+    )
+    assert replay.status_code == 401
+    assert replay.json()["type"] == "urn:personae:problem:presentation-rejected"
+
+    # Offline, with the issuer metadata and the published status list.
+    meta = client.get("/.well-known/jwt-vc-issuer").json()
+    keys = StaticIssuerKeys(meta["issuer"], {k["kid"]: k for k in meta["jwks"]["keys"]})
+    status = client.get(issued_status_path(services, issued))
+    assert status.status_code == 200
+    assert status.headers["content-type"].startswith("application/statuslist+jwt")
+
+    revoke = client.delete(
+        f"/v1/me/personas/{s['persona']}/passes/{issued['pass_id']}", headers=s["alice"]
+    )
+    assert revoke.status_code == 204
+    after, _, _ = _door(client, s, issued["sd_jwt"], holder, ["birth_date@age_over_18"])
+    assert after.status_code == 401
+    listed = client.get(f"/v1/me/personas/{s['persona']}/passes", headers=s["alice"]).json()
+    assert listed[0]["revoked_at"] is not None
+    assert keys.trusts(meta["issuer"])
+
+
+def issued_status_path(services: Services, issued: dict[str, Any]) -> str:
+    with services.ctx.uow(write=False) as uow:
+        record = uow.passes.get(issued["pass_id"])
+    assert record is not None
+    return f"/v1/status-lists/{record.status_list_id}"
+
+
+def test_offline_door_check_with_the_sdk(services: Services, client: TestClient) -> None:
+    s = _setup(services, client)
+    holder = ed25519.Ed25519PrivateKey.generate()
+    issued = _issue(client, s, holder)
+    meta = client.get("/.well-known/jwt-vc-issuer").json()
+    with services.ctx.uow(write=False) as uow:
+        record = uow.passes.get(issued["pass_id"])
+        assert record is not None
+        bits = bytearray(uow.status_lists.bits(record.status_list_id)[0])  # type: ignore[index]
+    uri = services.passes.status_list_uri(record.status_list_id)
+    door = DoorCheck(
+        StaticIssuerKeys(meta["issuer"], {k["kid"]: k for k in meta["jwks"]["keys"]}),
+        s["world"],
+        StaticStatusLists({uri: bits}),
+    )
+    now = services.ctx.clock.now()
+    presentation = present(issued["sd_jwt"], holder, audience=s["world"], nonce="n-1",
+                           disclose=["languages@exact"], issued_at=now)
+    verified = door.verify(presentation, "n-1", now)
+    assert verified.persona_id == s["persona"]
+    assert verified.claims == {"languages@exact": ["fr", "en"]}
+    try:
+        door.verify(presentation, "another-nonce", now)
+    except PassRejected as exc:
+        assert exc.reason == "kb_wrong_nonce"
+    else:
+        raise AssertionError("a wrong nonce must be rejected")
+
+
+def test_a_pass_only_opens_its_own_worlds_door(services: Services, client: TestClient) -> None:
+    s = _setup(services, client)
+    guild, guild_key = world(services, "Guild", GUILD)
+    in_guild = join(client, s["alice"], guild, ["occupation@major_group"])
+    holder = ec.generate_private_key(ec.SECP256R1())
+    response = client.post(f"/v1/me/personas/{in_guild}/passes", headers=s["alice"],
+                           json={"holder_jwk": public_jwk(holder)})
+    guild_pass = response.json()["sd_jwt"]
+    # Alice binds the Guild pass to Aurora's audience and nonce: Aurora still refuses it.
+    refused, _, _ = _door(client, s, guild_pass, holder, [])
+    assert refused.status_code == 401
+    assert guild_key
+
+
+def test_bad_holder_keys_and_foreign_personas(services: Services, client: TestClient) -> None:
+    s = _setup(services, client)
+    private = ec.generate_private_key(ec.SECP256R1())
+    jwk = public_jwk(private)
+    d = {**jwk, "d": "AAAA"}
+    for bad in ({"kty": "oct", "k": "AAAA"}, d, {"kty": "EC", "crv": "P-256", "x": "A"}, {}):
+        response = client.post(f"/v1/me/personas/{s['persona']}/passes", headers=s["alice"],
+                               json={"holder_jwk": bad})
+        assert response.status_code == 422, bad
+    bob = register(client, "bob", {"birth_date": "1990-01-01"})
+    response = client.post(f"/v1/me/personas/{s['persona']}/passes", headers=bob,
+                           json={"holder_jwk": jwk})
+    assert response.status_code == 404
+    garbage = client.post("/v1/worlds/me/door-check", headers=bearer(s["key"]),
+                          json={"presentation": "x~y~", "nonce": "nope"})
+    assert garbage.status_code == 401
+    assert garbage.json()["detail"] == "presentation rejected"
+    assert client.get("/v1/status-lists/sl_unknown").status_code == 404
+
+
+def test_per_world_pass_lifetime(services: Services, client: TestClient) -> None:
+    registered = services.worlds.register_unchecked("Brief", "b@example.org", AGE_GATE, 3600)
+    alice = register(client, "alice", ALICE)
+    persona = join(client, alice, registered.world.id, ["birth_date@age_over_18"])
+    holder = ec.generate_private_key(ec.SECP256R1())
+    issued = client.post(f"/v1/me/personas/{persona}/passes", headers=alice,
+                         json={"holder_jwk": public_jwk(holder)}).json()
+    from datetime import datetime
+
+    lifetime = datetime.fromisoformat(issued["expires_at"]) - datetime.fromisoformat(issued["issued_at"])
+    assert lifetime.total_seconds() == 3600
