@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Connection, and_, delete, insert, select, update
+from sqlalchemy import ColumnElement, Connection, and_, delete, func, insert, select, update
 
 from personae.domain.events import Event
 from personae.store import tables as t
@@ -80,7 +80,7 @@ class Persons(_Repo):
         return self.conn.execute(q).first() is not None
 
     def count(self) -> int:
-        return len(self.conn.execute(select(t.persons.c.id)).all())
+        return int(self.conn.execute(select(func.count()).select_from(t.persons)).scalar_one())
 
 
 class Attributes(_Repo):
