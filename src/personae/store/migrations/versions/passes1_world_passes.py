@@ -1,6 +1,6 @@
 """world passes
 
-Revision ID: 0002
+Revision ID: passes1
 Revises: 0001
 Create Date: 2026-11-26 18:01:15.361231
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 import personae.store.tables
 
-revision = "0002"
+revision = "passes1"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
