@@ -16,6 +16,7 @@ from personae.domain.catalog import Catalog, default_catalog, load_catalog
 from personae.errors import CatalogError
 from personae.services.auth import AuthService
 from personae.services.context import ServiceContext
+from personae.services.notices import NoticeService
 from personae.services.passes import PassService
 from personae.services.registry import RegistryService
 from personae.services.staff import StaffService
@@ -38,6 +39,7 @@ class Services:
     worlds: WorldService
     staff: StaffService
     passes: PassService
+    notices: NoticeService
 
     def close(self) -> None:
         self.keystore.close()
@@ -91,4 +93,5 @@ def build(
         worlds=WorldService(ctx),
         staff=StaffService(ctx),
         passes=PassService(ctx, settings),
+        notices=NoticeService(ctx),
     )

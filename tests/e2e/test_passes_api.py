@@ -6,11 +6,11 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from starlette.testclient import TestClient
+from tests.helpers import AGE_GATE, ALICE, GUILD, bearer, join, register, world
 
 from personae.bootstrap import Services
 from personae.crypto.jose import public_jwk
 from personae.verify import DoorCheck, PassRejected, StaticIssuerKeys, StaticStatusLists, present
-from tests.helpers import AGE_GATE, ALICE, GUILD, bearer, join, register, world
 
 
 def _now(client: TestClient) -> Any:
@@ -41,11 +41,15 @@ def _door(client: TestClient, s: dict[str, Any], sd_jwt: str, holder: Any, only:
     presentation = present(
         sd_jwt, holder, audience=s["world"], nonce=nonce, disclose=only, issued_at=_now(client)
     )
-    return client.post(
-        "/v1/worlds/me/door-check",
-        headers=bearer(s["key"]),
-        json={"presentation": presentation, "nonce": nonce},
-    ), presentation, nonce
+    return (
+        client.post(
+            "/v1/worlds/me/door-check",
+            headers=bearer(s["key"]),
+            json={"presentation": presentation, "nonce": nonce},
+        ),
+        presentation,
+        nonce,
+    )
 
 
 def test_issue_check_online_and_offline_then_revoke(services: Services, client: TestClient) -> None:
@@ -110,8 +114,14 @@ def test_offline_door_check_with_the_sdk(services: Services, client: TestClient)
         StaticStatusLists({uri: bits}),
     )
     now = services.ctx.clock.now()
-    presentation = present(issued["sd_jwt"], holder, audience=s["world"], nonce="n-1",
-                           disclose=["languages@exact"], issued_at=now)
+    presentation = present(
+        issued["sd_jwt"],
+        holder,
+        audience=s["world"],
+        nonce="n-1",
+        disclose=["languages@exact"],
+        issued_at=now,
+    )
     verified = door.verify(presentation, "n-1", now)
     assert verified.persona_id == s["persona"]
     assert verified.claims == {"languages@exact": ["fr", "en"]}
@@ -128,8 +138,11 @@ def test_a_pass_only_opens_its_own_worlds_door(services: Services, client: TestC
     guild, guild_key = world(services, "Guild", GUILD)
     in_guild = join(client, s["alice"], guild, ["occupation@major_group"])
     holder = ec.generate_private_key(ec.SECP256R1())
-    response = client.post(f"/v1/me/personas/{in_guild}/passes", headers=s["alice"],
-                           json={"holder_jwk": public_jwk(holder)})
+    response = client.post(
+        f"/v1/me/personas/{in_guild}/passes",
+        headers=s["alice"],
+        json={"holder_jwk": public_jwk(holder)},
+    )
     guild_pass = response.json()["sd_jwt"]
     # Alice binds the Guild pass to Aurora's audience and nonce: Aurora still refuses it.
     refused, _, _ = _door(client, s, guild_pass, holder, [])
@@ -143,15 +156,20 @@ def test_bad_holder_keys_and_foreign_personas(services: Services, client: TestCl
     jwk = public_jwk(private)
     d = {**jwk, "d": "AAAA"}
     for bad in ({"kty": "oct", "k": "AAAA"}, d, {"kty": "EC", "crv": "P-256", "x": "A"}, {}):
-        response = client.post(f"/v1/me/personas/{s['persona']}/passes", headers=s["alice"],
-                               json={"holder_jwk": bad})
+        response = client.post(
+            f"/v1/me/personas/{s['persona']}/passes", headers=s["alice"], json={"holder_jwk": bad}
+        )
         assert response.status_code == 422, bad
     bob = register(client, "bob", {"birth_date": "1990-01-01"})
-    response = client.post(f"/v1/me/personas/{s['persona']}/passes", headers=bob,
-                           json={"holder_jwk": jwk})
+    response = client.post(
+        f"/v1/me/personas/{s['persona']}/passes", headers=bob, json={"holder_jwk": jwk}
+    )
     assert response.status_code == 404
-    garbage = client.post("/v1/worlds/me/door-check", headers=bearer(s["key"]),
-                          json={"presentation": "x~y~", "nonce": "nope"})
+    garbage = client.post(
+        "/v1/worlds/me/door-check",
+        headers=bearer(s["key"]),
+        json={"presentation": "x~y~", "nonce": "nope"},
+    )
     assert garbage.status_code == 401
     assert garbage.json()["detail"] == "presentation rejected"
     assert client.get("/v1/status-lists/sl_unknown").status_code == 404
@@ -162,9 +180,12 @@ def test_per_world_pass_lifetime(services: Services, client: TestClient) -> None
     alice = register(client, "alice", ALICE)
     persona = join(client, alice, registered.world.id, ["birth_date@age_over_18"])
     holder = ec.generate_private_key(ec.SECP256R1())
-    issued = client.post(f"/v1/me/personas/{persona}/passes", headers=alice,
-                         json={"holder_jwk": public_jwk(holder)}).json()
+    issued = client.post(
+        f"/v1/me/personas/{persona}/passes", headers=alice, json={"holder_jwk": public_jwk(holder)}
+    ).json()
     from datetime import datetime
 
-    lifetime = datetime.fromisoformat(issued["expires_at"]) - datetime.fromisoformat(issued["issued_at"])
+    lifetime = datetime.fromisoformat(issued["expires_at"]) - datetime.fromisoformat(
+        issued["issued_at"]
+    )
     assert lifetime.total_seconds() == 3600

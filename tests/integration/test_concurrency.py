@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import threading
 
+from tests.helpers import PASSWORD
+
 from personae.bootstrap import Services
 from personae.domain.persons import EvidenceKind
 from personae.errors import AlreadyRegistered
 from personae.services.registry import Registration
-from tests.helpers import PASSWORD
 
 
 def test_concurrent_registrations_of_one_handle_make_one_person(services: Services) -> None:

@@ -183,3 +183,15 @@ class DoorCheckOut(_Out):
     persona_id: str
     claims: dict[str, Any]
     expires_at: int
+
+
+# -- notices ------------------------------------------------------------------
+
+
+class NoticeOut(_Out):
+    id: str
+    kind: str
+    persona_id: str | None
+    created_at: datetime
+    read_at: datetime | None
+    body: dict[str, Any]

@@ -105,3 +105,15 @@ class PassRecord:
     expires_at: datetime
     revoked_at: datetime | None
     revoked_by: str | None
+
+
+@dataclass(frozen=True)
+class NoticeRecord:
+    id: str
+    owner: str
+    kind: str
+    sealed: bytes
+    created_at: datetime
+    deliver_after: datetime | None
+    read_at: datetime | None
+    outbox_event_id: int | None

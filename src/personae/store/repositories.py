@@ -12,6 +12,7 @@ from personae.store import tables as t
 from personae.store.records import (
     ConsentRecord,
     DisclosureRecord,
+    NoticeRecord,
     OutboxRecord,
     PassRecord,
     PersonaRecord,
@@ -331,8 +332,9 @@ class Disclosures(_Repo):
 
 
 class Outbox(_Repo):
-    def append(self, event: Event) -> None:
-        self.conn.execute(
+    def append(self, event: Event) -> int:
+        """Append one event; its outbox id (notices refer to it to find the log entry)."""
+        result = self.conn.execute(
             insert(t.outbox_events).values(
                 type=str(event.type),
                 occurred_at=event.occurred_at,
@@ -340,6 +342,10 @@ class Outbox(_Repo):
                 sequenced=False,
             )
         )
+        (event_id,) = result.inserted_primary_key or (None,)
+        if event_id is None:
+            raise RuntimeError("the database returned no id for an outbox event")
+        return int(event_id)
 
     def extend(self, events: Iterable[Event]) -> None:
         for event in events:
@@ -497,3 +503,46 @@ class DoorNonces(_Repo):
         n = t.door_nonces
         result = self.conn.execute(delete(n).where(n.c.world_id == world_id, n.c.expires_at <= now))
         return result.rowcount
+
+
+class Notices(_Repo):
+    _cols = (
+        t.notices.c.id,
+        t.notices.c.owner,
+        t.notices.c.kind,
+        t.notices.c.sealed,
+        t.notices.c.created_at,
+        t.notices.c.deliver_after,
+        t.notices.c.read_at,
+        t.notices.c.outbox_event_id,
+    )
+
+    def add(self, record: NoticeRecord) -> None:
+        self.conn.execute(
+            insert(t.notices).values({c.name: getattr(record, c.name) for c in self._cols})
+        )
+
+    def delivered_to(self, owners: Sequence[str], now: datetime, limit: int) -> list[NoticeRecord]:
+        """Notices for these owners whose delivery time has come, newest first."""
+        if not owners:
+            return []
+        n = t.notices
+        rows = self.conn.execute(
+            select(*self._cols)
+            .where(
+                n.c.owner.in_(list(owners)),
+                (n.c.deliver_after.is_(None)) | (n.c.deliver_after <= now),
+            )
+            .order_by(n.c.created_at.desc(), n.c.id)
+            .limit(limit)
+        )
+        return [NoticeRecord(**row._mapping) for row in rows]
+
+    def mark_read(self, notice_id: str, owners: Sequence[str], now: datetime) -> bool:
+        n = t.notices
+        result = self.conn.execute(
+            update(n)
+            .where(n.c.id == notice_id, n.c.owner.in_(list(owners)), n.c.read_at.is_(None))
+            .values(read_at=now)
+        )
+        return result.rowcount > 0

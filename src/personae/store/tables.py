@@ -238,3 +238,21 @@ door_nonces = Table(
     Column("expires_at", UTCDateTime, nullable=False, index=True),
     Column("used_at", UTCDateTime, nullable=True),
 )
+
+# -- a person's inbox -------------------------------------------------------------
+
+# Addressed to a vault owner ("person:<id>" or "persona:<id>"); the body is sealed
+# under that owner's data key, so erasing the owner erases the notices too.
+notices = Table(
+    "notices",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("owner", String(80), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("sealed", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("deliver_after", UTCDateTime, nullable=True),
+    Column("read_at", UTCDateTime, nullable=True),
+    Column("outbox_event_id", BigId, nullable=True),
+    Index("ix_notices_owner_created", "owner", "created_at"),
+)

@@ -12,6 +12,7 @@ from personae.store.repositories import (
     Consents,
     Disclosures,
     DoorNonces,
+    Notices,
     Outbox,
     Passes,
     PassSettings,
@@ -46,6 +47,7 @@ class UnitOfWork:
     status_lists: StatusLists
     passes: Passes
     door_nonces: DoorNonces
+    notices: Notices
 
     def __init__(self, engine: Engine, *, write: bool = True) -> None:
         self._engine = engine
@@ -76,6 +78,7 @@ class UnitOfWork:
         self.status_lists = StatusLists(conn)
         self.passes = Passes(conn)
         self.door_nonces = DoorNonces(conn)
+        self.notices = Notices(conn)
         return self
 
     def __exit__(

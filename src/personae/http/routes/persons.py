@@ -11,6 +11,7 @@ from personae.http.schemas import (
     AttributeValueIn,
     DisclosureOut,
     JoinIn,
+    NoticeOut,
     PersonaOut,
     ProfileOut,
     RegisteredOut,
@@ -102,3 +103,15 @@ def withdraw(
 @router.get("/me/disclosures")
 def my_disclosures(who: PersonDep, svc: ServicesDep) -> list[DisclosureOut]:
     return [DisclosureOut.model_validate(d) for d in svc.registry.disclosures(who)]
+
+
+@router.get("/me/notices")
+def my_notices(who: PersonDep, svc: ServicesDep) -> list[NoticeOut]:
+    """Your inbox: statements of reasons, appeal outcomes, lawful-access notices."""
+    return [NoticeOut.model_validate(n) for n in svc.notices.inbox(who)]
+
+
+@router.post("/me/notices/{notice_id}/read", status_code=status.HTTP_204_NO_CONTENT)
+def read_notice(who: PersonDep, svc: ServicesDep, notice_id: str = Path(max_length=40)) -> Response:
+    svc.notices.mark_read(who, notice_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
