@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -55,9 +56,16 @@ def open_session(
     return IssuedSession(token, expires)
 
 
+# A world calls on every visitor; its key is looked up once per this many seconds.
+# (World keys are not revocable yet; revocation will have to clear this cache.)
+WORLD_KEY_CACHE_SECONDS = 30.0
+WORLD_KEY_CACHE_SIZE = 4096
+
+
 class AuthService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
+        self._worlds: dict[bytes, tuple[WorldPrincipal, float]] = {}
 
     def person_sign_in(self, handle: str, password: str) -> IssuedSession:
         """A session for a person; the same answer for an unknown handle and a wrong password."""
@@ -114,11 +122,19 @@ class AuthService:
     def world(self, api_key: str) -> WorldPrincipal:
         if not api_key.startswith(tokens.WORLD_KEY) or len(api_key) > MAX_SECRET_LENGTH:
             raise NotAuthenticated("missing, unknown or expired credentials")
+        key_hash = tokens.token_hash(api_key)
+        cached = self._worlds.get(key_hash)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
         with self.ctx.uow(write=False) as uow:
-            world = uow.worlds.by_api_key_hash(tokens.token_hash(api_key))
-            if world is None:
-                raise NotAuthenticated("missing, unknown or expired credentials")
-            return WorldPrincipal(world.id, world.name)
+            world = uow.worlds.by_api_key_hash(key_hash)
+        if world is None:
+            raise NotAuthenticated("missing, unknown or expired credentials")
+        principal = WorldPrincipal(world.id, world.name)
+        if len(self._worlds) >= WORLD_KEY_CACHE_SIZE:
+            self._worlds.clear()
+        self._worlds[key_hash] = (principal, time.monotonic() + WORLD_KEY_CACHE_SECONDS)
+        return principal
 
     def sign_out(self, token: str) -> None:
         with self.ctx.uow() as uow:

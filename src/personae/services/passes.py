@@ -82,8 +82,10 @@ class _StoredStatusLists:
     def status(self, issuer: str, uri: str, idx: int, now: float) -> int | None:
         if not uri.startswith(self._prefix):
             return None
-        found = self._uow.status_lists.bits(uri[len(self._prefix) :])
-        return None if found is None else statuslist.status_at(found[0], idx, 1)
+        if idx < 0:
+            return None
+        byte = self._uow.status_lists.status_byte(uri[len(self._prefix) :], idx)
+        return None if byte is None else (byte >> (idx % 8)) & 1
 
 
 class PassService:
@@ -93,6 +95,7 @@ class PassService:
         self.issuer = settings.issuer_url.rstrip("/")
         self.vct = f"{self.issuer}/vct/world-pass"
         self._status_cache: dict[str, tuple[datetime, str, datetime]] = {}
+        self._issuer_keys: tuple[str, StaticIssuerKeys] | None = None
 
     # -- issuer metadata and status lists -------------------------------------
 
@@ -275,38 +278,47 @@ class PassService:
             uow.door_nonces.add(tokens.token_hash(nonce), world.world_id, expires)
         return DoorNonce(nonce, expires)
 
+    def _trusted_keys(self) -> StaticIssuerKeys:
+        """Every pass key, parsed once and again only when the active key changes."""
+        active = self._signing_key().kid
+        if self._issuer_keys is None or self._issuer_keys[0] != active:
+            keys = self.ctx.keystore.verification_keys(SIGNING_PURPOSE)
+            self._issuer_keys = (
+                active,
+                StaticIssuerKeys(self.issuer, {k.kid: k.public_key for k in keys}),
+            )
+        return self._issuer_keys[1]
+
     def _door(self, uow: UnitOfWork, audience: str) -> DoorCheck:
-        keys = StaticIssuerKeys(
-            self.issuer,
-            {k.kid: k.public_key for k in self.ctx.keystore.verification_keys(SIGNING_PURPOSE)},
-        )
-        return DoorCheck(keys, audience, _StoredStatusLists(uow, self.issuer))
+        return DoorCheck(self._trusted_keys(), audience, _StoredStatusLists(uow, self.issuer))
 
     def door_check(self, world: WorldPrincipal, presentation: str, nonce: str) -> DoorAdmission:
         """Verify a presentation made to this world with a nonce it was given, once.
 
-        Every failure is the same opaque PresentationRejected; the reason code goes
-        to the server log only.
+        The nonce is consumed in the same transaction whatever the outcome, so it
+        never serves a second attempt. Every failure is the same opaque
+        PresentationRejected; the reason code goes to the server log only.
         """
         now = self.ctx.clock.now()
+        reason: str | None = None
+        verified = None
         with self.ctx.uow() as uow:
             if len(nonce) > 128 or not uow.door_nonces.consume(
                 tokens.token_hash(nonce), world.world_id, now
             ):
-                log.info("door check refused for world %s: unknown_nonce", world.world_id)
-                raise PresentationRejected("presentation rejected")
-            reason: str | None = None
-            try:
-                verified = self._door(uow, world.world_id).verify(presentation, nonce, now)
-            except PassRejected as exc:
-                reason = exc.reason
+                reason = "unknown_nonce"
             else:
-                persona = uow.personas.get(verified.persona_id)
-                if persona is None or persona.world_id != world.world_id:
-                    # A pass is for one world: another world's pass, even bound to
-                    # this audience by its holder, does not open this door.
-                    reason = "wrong_world"
-            if reason is not None:
-                log.info("door check refused for world %s: %s", world.world_id, reason)
-                raise PresentationRejected("presentation rejected")
+                try:
+                    verified = self._door(uow, world.world_id).verify(presentation, nonce, now)
+                except PassRejected as exc:
+                    reason = exc.reason
+                else:
+                    persona = uow.personas.get(verified.persona_id)
+                    if persona is None or persona.world_id != world.world_id:
+                        # A pass is for one world: another world's pass, even bound
+                        # to this audience by its holder, does not open this door.
+                        reason = "wrong_world"
+        if reason is not None or verified is None:
+            log.info("door check refused for world %s: %s", world.world_id, reason)
+            raise PresentationRejected("presentation rejected")
         return DoorAdmission(verified.persona_id, dict(verified.claims), int(verified.exp))

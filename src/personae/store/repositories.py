@@ -5,7 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Connection, and_, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from personae.domain.events import Event
 from personae.store import tables as t
@@ -22,6 +32,34 @@ from personae.store.records import (
     StaffRecord,
     StatusListRecord,
     WorldRecord,
+)
+
+# Statements on hot paths (a world's requests, door checks) are built once: building
+# a select per call costs more than SQLite takes to run it (bench/door_online.py).
+_WORLD_BY_KEY = select(
+    t.worlds.c.id, t.worlds.c.name, t.worlds.c.contact, t.worlds.c.purposes, t.worlds.c.created_at
+).where(t.worlds.c.api_key_hash == bindparam("key_hash"))
+_PERSONA_BY_ID = select(
+    t.personas.c.id, t.personas.c.world_id, t.personas.c.escrow, t.personas.c.created_at
+).where(t.personas.c.id == bindparam("persona_id"))
+_ACTIVE_ITEMS = select(t.consents.c.item).where(
+    t.consents.c.persona_id == bindparam("persona_id"), t.consents.c.withdrawn_at.is_(None)
+)
+_PERSONA_VALUES = select(t.persona_values.c.attribute, t.persona_values.c.sealed).where(
+    t.persona_values.c.persona_id == bindparam("persona_id")
+)
+_STATUS_BYTE = select(func.substr(t.status_lists.c.bits, bindparam("position"), 1)).where(
+    t.status_lists.c.id == bindparam("list_id")
+)
+_CONSUME_NONCE = (
+    update(t.door_nonces)
+    .where(
+        t.door_nonces.c.nonce_hash == bindparam("b_nonce_hash"),
+        t.door_nonces.c.world_id == bindparam("b_world_id"),
+        t.door_nonces.c.used_at.is_(None),
+        t.door_nonces.c.expires_at > bindparam("b_now", type_=t.UTCDateTime()),
+    )
+    .values(used_at=bindparam("b_now", type_=t.UTCDateTime()))
 )
 
 
@@ -205,8 +243,7 @@ class Worlds(_Repo):
         return WorldRecord(*row) if row else None
 
     def by_api_key_hash(self, key_hash: bytes) -> WorldRecord | None:
-        q = select(*self._cols).where(t.worlds.c.api_key_hash == key_hash)
-        row = self.conn.execute(q).first()
+        row = self.conn.execute(_WORLD_BY_KEY, {"key_hash": key_hash}).first()
         return WorldRecord(*row) if row else None
 
     def name_taken(self, name: str) -> bool:
@@ -235,7 +272,7 @@ class Personas(_Repo):
         )
 
     def get(self, persona_id: str) -> PersonaRecord | None:
-        row = self.conn.execute(select(*self._cols).where(t.personas.c.id == persona_id)).first()
+        row = self.conn.execute(_PERSONA_BY_ID, {"persona_id": persona_id}).first()
         return PersonaRecord(*row) if row else None
 
     def among(self, persona_ids: Sequence[str]) -> list[PersonaRecord]:
@@ -284,9 +321,7 @@ class Consents(_Repo):
         return [ConsentRecord(*row) for row in rows]
 
     def active_items(self, persona_id: str) -> list[str]:
-        c = t.consents
-        q = select(c.c.item).where(c.c.persona_id == persona_id, c.c.withdrawn_at.is_(None))
-        return sorted(self.conn.execute(q).scalars())
+        return sorted(self.conn.execute(_ACTIVE_ITEMS, {"persona_id": persona_id}).scalars())
 
 
 class PersonaValues(_Repo):
@@ -303,10 +338,7 @@ class PersonaValues(_Repo):
             )
 
     def for_persona(self, persona_id: str) -> dict[str, bytes]:
-        pv = t.persona_values
-        rows = self.conn.execute(
-            select(pv.c.attribute, pv.c.sealed).where(pv.c.persona_id == persona_id)
-        )
+        rows = self.conn.execute(_PERSONA_VALUES, {"persona_id": persona_id})
         return {name: sealed for name, sealed in rows}
 
 
@@ -406,6 +438,14 @@ class StatusLists(_Repo):
         row = self.conn.execute(q.with_for_update() if lock else q).first()
         return StatusListRecord(*row) if row else None
 
+    def status_byte(self, list_id: str, idx: int) -> int | None:
+        """The byte of the list holding bit ``idx`` (one-bit statuses), or None."""
+        position = idx // 8 + 1  # SQL substr counts from 1
+        row = self.conn.execute(_STATUS_BYTE, {"list_id": list_id, "position": position}).first()
+        if row is None or row[0] is None or len(row[0]) != 1:
+            return None
+        return int(bytes(row[0])[0])
+
     def bits(self, list_id: str) -> tuple[bytes, datetime] | None:
         sl = t.status_lists
         row = self.conn.execute(
@@ -486,16 +526,8 @@ class DoorNonces(_Repo):
 
     def consume(self, nonce_hash: bytes, world_id: str, now: datetime) -> bool:
         """Use a nonce once: true only for an unused, unexpired nonce of this world."""
-        n = t.door_nonces
         result = self.conn.execute(
-            update(n)
-            .where(
-                n.c.nonce_hash == nonce_hash,
-                n.c.world_id == world_id,
-                n.c.used_at.is_(None),
-                n.c.expires_at > now,
-            )
-            .values(used_at=now)
+            _CONSUME_NONCE, {"b_nonce_hash": nonce_hash, "b_world_id": world_id, "b_now": now}
         )
         return result.rowcount == 1
 

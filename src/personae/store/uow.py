@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from types import TracebackType
 
 from sqlalchemy import Connection, Engine
 
 from personae.store.engine import WRITE_OPTION
+from personae.store.lawful_repo import Holds, LawfulRequests, Packages
+from personae.store.moderation_repo import ModerationRepos
 from personae.store.repositories import (
     Attributes,
     Consents,
@@ -24,6 +28,24 @@ from personae.store.repositories import (
     StatusLists,
     Worlds,
 )
+from personae.store.retention_repo import Erasures, PersonData, SanctionGuards, Sweeps
+
+# SQLite admits one writer at a time. Writers of one process queue on this lock
+# instead of in SQLite's busy handler, which polls with sleeps of up to 100 ms and
+# under concurrent load costs far more than the writes themselves (measured with
+# bench/door_online.py). Other processes still meet the busy timeout.
+_SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+_REGISTRY_LOCK = threading.Lock()
+
+
+def _writer_lock(engine: Engine) -> threading.Lock | None:
+    if engine.dialect.name != "sqlite":
+        return None
+    with _REGISTRY_LOCK:
+        lock = _SQLITE_WRITERS.get(engine)
+        if lock is None:
+            lock = _SQLITE_WRITERS[engine] = threading.Lock()
+        return lock
 
 
 class UnitOfWork:
@@ -48,11 +70,20 @@ class UnitOfWork:
     passes: Passes
     door_nonces: DoorNonces
     notices: Notices
+    moderation: ModerationRepos
+    lawful_requests: LawfulRequests
+    packages: Packages
+    holds: Holds
+    erasures: Erasures
+    sanction_guards: SanctionGuards
+    person_data: PersonData
+    sweeps: Sweeps
 
     def __init__(self, engine: Engine, *, write: bool = True) -> None:
         self._engine = engine
         self._write = write
         self._conn: Connection | None = None
+        self._lock = _writer_lock(engine) if write else None
 
     @property
     def conn(self) -> Connection:
@@ -61,8 +92,15 @@ class UnitOfWork:
         return self._conn
 
     def __enter__(self) -> UnitOfWork:
-        conn = self._engine.connect().execution_options(**{WRITE_OPTION: self._write})
-        conn.begin()
+        if self._lock is not None:
+            self._lock.acquire()
+        try:
+            conn = self._engine.connect().execution_options(**{WRITE_OPTION: self._write})
+            conn.begin()
+        except BaseException:
+            if self._lock is not None:
+                self._lock.release()
+            raise
         self._conn = conn
         self.persons = Persons(conn)
         self.attributes = Attributes(conn)
@@ -79,6 +117,14 @@ class UnitOfWork:
         self.passes = Passes(conn)
         self.door_nonces = DoorNonces(conn)
         self.notices = Notices(conn)
+        self.moderation = ModerationRepos(conn)
+        self.lawful_requests = LawfulRequests(conn)
+        self.packages = Packages(conn)
+        self.holds = Holds(conn)
+        self.erasures = Erasures(conn)
+        self.sanction_guards = SanctionGuards(conn)
+        self.person_data = PersonData(conn)
+        self.sweeps = Sweeps(conn)
         return self
 
     def __exit__(
@@ -96,3 +142,5 @@ class UnitOfWork:
         finally:
             conn.close()
             self._conn = None
+            if self._lock is not None:
+                self._lock.release()
