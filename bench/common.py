@@ -41,8 +41,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(data_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
-    """Run `personae serve` on a free loopback port; yields its base URL."""
+def serve(
+    data_dir: Path, extra_env: dict[str, str] | None = None, *, demo: bool = False
+) -> Iterator[str]:
+    """Run `personae serve` on a free loopback port; yields its base URL.
+
+    The server's output goes to ``data_dir/serve.log``. Used by benchmarks and by
+    the end-to-end test of a real server process.
+    """
     port = free_port()
     env = {**os.environ, "PERSONAE_DATA_DIR": str(data_dir), **(extra_env or {})}
     env.pop("PERSONAE_DATABASE_URL", None) if "PERSONAE_DATABASE_URL" not in (
@@ -50,7 +56,8 @@ def serve(data_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[s
     ) else None
     log = (data_dir / "serve.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "personae.cli.main", "serve", "--port", str(port)],
+        [sys.executable, "-m", "personae.cli.main", "serve", "--port", str(port)]
+        + (["--demo"] if demo else []),
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -77,3 +84,16 @@ def serve(data_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[s
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+# The terms of a world used by several benchmarks: an age gate and optional languages.
+AGE_GATE_PURPOSES: list[dict[str, object]] = [
+    {
+        "name": "age gate",
+        "description": "adults only",
+        "items": [
+            {"item": "birth_date@age_over_18", "required": True, "why": "adults only"},
+            {"item": "languages@exact", "required": False, "why": "rooms"},
+        ],
+    }
+]

@@ -27,7 +27,7 @@ import orjson
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from bench.common import serve, summary_ms
+from bench.common import AGE_GATE_PURPOSES, serve, summary_ms
 from bench.load import Request, run_load
 from personae.bootstrap import build
 from personae.config import Settings
@@ -35,17 +35,6 @@ from personae.crypto.jose import public_jwk
 from personae.domain.persons import EvidenceKind
 from personae.services.registry import Registration
 from personae.verify import present
-
-PURPOSES = [
-    {
-        "name": "door",
-        "description": "who may enter",
-        "items": [
-            {"item": "birth_date@age_over_18", "required": True, "why": "adults only"},
-            {"item": "languages@exact", "required": False, "why": "rooms"},
-        ],
-    }
-]
 
 
 def prepare(data: Path, checks: int) -> tuple[str, list[bytes]]:
@@ -60,7 +49,7 @@ def prepare(data: Path, checks: int) -> tuple[str, list[bytes]]:
         )
     )
     try:
-        world = services.worlds.register_unchecked("Door", "door@example.org", PURPOSES)
+        world = services.worlds.register_unchecked("Door", "door@example.org", AGE_GATE_PURPOSES)
         done = services.registry.register(
             Registration(
                 "visitor",

@@ -32,7 +32,7 @@ import httpx
 from argon2 import PasswordHasher
 from sqlalchemy import insert
 
-from bench.common import serve, summary_ms
+from bench.common import AGE_GATE_PURPOSES, serve, summary_ms
 from personae.bootstrap import Services, build
 from personae.config import Settings
 from personae.crypto.vault import person_owner, persona_owner
@@ -40,16 +40,7 @@ from personae.store import tables as t
 
 WORLDS = 10
 ITEMS = ["birth_date@age_over_18", "languages@exact"]
-PURPOSES = [
-    {
-        "name": "age gate",
-        "description": "adults only",
-        "items": [
-            {"item": "birth_date@age_over_18", "required": True, "why": "adults"},
-            {"item": "languages@exact", "required": False, "why": "rooms"},
-        ],
-    }
-]
+
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 BATCH = 5_000
 
@@ -57,7 +48,7 @@ BATCH = 5_000
 def bulk_load(services: Services, personas: int) -> tuple[str, list[str]]:
     """Persons who each joined two worlds; returns (world 0's API key, its persona ids)."""
     worlds = [
-        services.worlds.register_unchecked(f"World {i}", f"ops{i}@example.org", PURPOSES)
+        services.worlds.register_unchecked(f"World {i}", f"ops{i}@example.org", AGE_GATE_PURPOSES)
         for i in range(WORLDS)
     ]
     keystore = services.keystore
