@@ -42,9 +42,11 @@ def test_keystore_files_are_private_and_survive_reopening(tmp_path: Path) -> Non
     key = store.create_data_key("person:1")
     pseudonym = store.secret("pseudonym")
     signing = store.signing_key("pass", "ES256")
+    files = sorted((tmp_path / "keys").iterdir())
+    assert {p.name for p in files} >= {"master.json", "keystore.db", "keystore.db-wal"}
+    for path in files:  # SQLite's WAL and shared-memory files too: they hold wrapped keys
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
     store.close()
-    for path in (tmp_path / "keys" / "master.json", tmp_path / "keys" / "keystore.db"):
-        assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE((tmp_path / "keys").stat().st_mode) == 0o700
 
     again = FileKeyStore(tmp_path / "keys")
