@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import Engine
 
@@ -13,13 +14,31 @@ from personae.crypto.keystore import FileKeyStore
 from personae.crypto.passwords import PasswordHashing
 from personae.crypto.vault import Pseudonyms, Vault
 from personae.domain.catalog import Catalog, default_catalog, load_catalog
+from personae.domain.retention import RecordClass, RetentionPolicy
 from personae.errors import CatalogError
+from personae.services.appeal_queue import AppealQueue
+from personae.services.appeals import AppealService
 from personae.services.auth import AuthService
 from personae.services.context import ServiceContext
+from personae.services.decisions import DecisionService
+from personae.services.enforcement import ActiveSanctions, Enforcement
+from personae.services.erasure import ErasureService
+from personae.services.export import ExportService
+from personae.services.holds import HoldService
+from personae.services.lawful_access import LawfulAccessService, LawfulSettings
+from personae.services.moderation import CaseService
 from personae.services.notices import NoticeService
 from personae.services.passes import PassService
+from personae.services.policies import PolicyService
+from personae.services.production import PackageBuilder
 from personae.services.registry import RegistryService
+from personae.services.reports import ReportService
+from personae.services.retention import RetentionService
 from personae.services.staff import StaffService
+from personae.services.standing import StandingService
+from personae.services.totp import StaffTwoFactorService
+from personae.services.transparency import TransparencyService, forget_personas, log_origin
+from personae.services.webauthn import PasskeyService
 from personae.services.worlds import WorldService
 from personae.store import migrate
 from personae.store.engine import make_engine
@@ -40,6 +59,21 @@ class Services:
     staff: StaffService
     passes: PassService
     notices: NoticeService
+    policies: PolicyService
+    reports: ReportService
+    cases: CaseService
+    decisions: DecisionService
+    appeals: AppealService
+    standing: StandingService
+    lawful: LawfulAccessService
+    holds: HoldService
+    erasure: ErasureService
+    export: ExportService
+    retention: RetentionService
+    passkeys: PasskeyService
+    two_factor: StaffTwoFactorService
+    appeal_queue: AppealQueue
+    transparency: TransparencyService
 
     def close(self) -> None:
         self.keystore.close()
@@ -54,6 +88,44 @@ def _catalog(settings: Settings) -> Catalog:
     except OSError as exc:
         raise CatalogError(f"cannot read catalog {settings.catalog_path}: {exc.strerror}") from exc
     return load_catalog(text, str(settings.catalog_path))
+
+
+def retention_policy(settings: Settings) -> RetentionPolicy:
+    """Every record class's period from its ``retention_<class>_days`` setting."""
+    return RetentionPolicy.from_days(
+        {cls: int(getattr(settings, f"retention_{cls.value}_days")) for cls in RecordClass}
+    )
+
+
+@dataclass(frozen=True)
+class _Privacy:
+    """Lawful access, holds, erasure, export and retention, wired together."""
+
+    lawful: LawfulAccessService
+    holds: HoldService
+    erasure: ErasureService
+    export: ExportService
+    retention: RetentionService
+
+    @staticmethod
+    def wire(ctx: ServiceContext, settings: Settings, passes: PassService) -> _Privacy:
+        policy = retention_policy(settings)
+        lawful = LawfulAccessService(
+            ctx,
+            LawfulSettings(
+                nondisclosure_cap=timedelta(days=settings.nondisclosure_cap_days),
+                emergency_notice_delay=timedelta(days=settings.emergency_notice_days),
+                emergency_review_within=timedelta(hours=settings.emergency_review_hours),
+            ),
+            PackageBuilder(ctx, settings.production_alg),
+        )
+        erasure = ErasureService(
+            ctx, passes, policy.periods[RecordClass.ERASURE_GRACE], purges=[forget_personas]
+        )
+        retention = RetentionService(
+            ctx, policy, erasure, lawful, batch_size=settings.retention_batch_size
+        )
+        return _Privacy(lawful, HoldService(ctx), erasure, ExportService(ctx), retention)
 
 
 def build(
@@ -83,6 +155,10 @@ def build(
         trust_list=TrustList.load(settings.trust_list_path),
         session_ttl_seconds=settings.session_ttl_seconds,
     )
+    passes = PassService(ctx, settings, sanctions=ActiveSanctions())
+    enforcement = Enforcement(ctx, passes)
+    privacy = _Privacy.wire(ctx, settings, passes)
+    appeals = AppealService(ctx, enforcement)
     return Services(
         settings=settings,
         engine=engine,
@@ -92,6 +168,21 @@ def build(
         registry=RegistryService(ctx),
         worlds=WorldService(ctx),
         staff=StaffService(ctx),
-        passes=PassService(ctx, settings),
+        passes=passes,
         notices=NoticeService(ctx),
+        policies=PolicyService(ctx),
+        reports=ReportService(ctx),
+        cases=CaseService(ctx),
+        decisions=DecisionService(ctx, enforcement),
+        appeals=appeals,
+        standing=StandingService(ctx),
+        lawful=privacy.lawful,
+        holds=privacy.holds,
+        erasure=privacy.erasure,
+        export=privacy.export,
+        retention=privacy.retention,
+        passkeys=PasskeyService(ctx, settings.web_origin or settings.issuer_url),
+        two_factor=StaffTwoFactorService(ctx),
+        appeal_queue=AppealQueue(ctx, appeals),
+        transparency=TransparencyService(ctx, engine, log_origin(settings.issuer_url)),
     )

@@ -39,6 +39,42 @@ class Settings(BaseSettings):
         default=60, ge=1, le=3600, description="How long a world may cache a status list."
     )
     door_nonce_ttl_seconds: int = Field(default=300, ge=10, le=3600)
+    # -- retention (days each record class is kept; see domain/retention.py) --------
+    retention_sessions_days: int = Field(default=30, ge=0, description="from creation")
+    retention_door_nonces_days: int = Field(default=1, ge=0, description="from expiry")
+    retention_disclosures_days: int = Field(default=365, ge=0, description="disclosure log")
+    retention_notices_days: int = Field(default=730, ge=0, description="from delivery")
+    retention_passes_days: int = Field(default=30, ge=0, description="from expiry")
+    retention_lawful_requests_days: int = Field(default=730, ge=0, description="from closure")
+    retention_legal_holds_days: int = Field(default=730, ge=0, description="from a hold's end")
+    retention_sanction_guards_days: int = Field(default=0, ge=0, description="from sanction end")
+    retention_moderation_days: int = Field(default=183, ge=0, description="from appeal deadline")
+    retention_erasure_grace_days: int = Field(
+        default=30, ge=0, description="a closed account's grace before erasure"
+    )
+    retention_sweep_interval_seconds: int = Field(
+        default=3600, ge=0, description="how often `serve` sweeps; 0 turns the task off"
+    )
+    retention_batch_size: int = Field(default=5000, ge=1, le=50_000)
+    # -- lawful access ------------------------------------------------------------
+    nondisclosure_cap_days: int = Field(
+        default=365, ge=1, description="longest nondisclosure honoured without a renewal"
+    )
+    emergency_notice_days: int = Field(default=90, ge=0)
+    emergency_review_hours: int = Field(default=48, ge=1)
+    production_alg: Literal["ES256", "EdDSA"] = Field(
+        default="ES256", description="Signature algorithm of production packages."
+    )
+
+    # -- web pages -----------------------------------------------------------------
+    web_origin: str | None = Field(
+        default=None,
+        description="Origin the pages are served at (passkeys need a domain name); "
+        "default: issuer_url.",
+    )
+    web_secure_cookies: bool | None = Field(
+        default=None, description="Mark cookies Secure; default: when the request is HTTPS."
+    )
 
     def resolved_database_url(self) -> str:
         """The configured URL, or the embedded SQLite default under the data dir."""

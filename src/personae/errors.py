@@ -96,6 +96,13 @@ class Forbidden(PersonaeError):
     title = "Forbidden"
 
 
+class SanctionInForce(Forbidden):
+    """A suspension or ban in force refuses this persona new passes (403)."""
+
+    code = "sanction-in-force"
+    title = "Sanction in force"
+
+
 class NotFound(PersonaeError):
     """Nothing the caller may see exists under that name (404).
 
@@ -142,6 +149,20 @@ class KeystoreError(PersonaeError):
     title = "Keystore error"
 
 
+class BadRequest(PersonaeError):
+    """A request for what cannot be: a range past the end, bounds in the wrong order (400)."""
+
+    code = "bad-request"
+    title = "Bad request"
+
+
+class LogIntegrityError(PersonaeError):
+    """The stored transparency log disagrees with itself or its checkpoint: nothing is appended."""
+
+    code = "log-integrity"
+    title = "Transparency log integrity failure"
+
+
 @dataclass(frozen=True)
 class ErrorMapping:
     """How an adapter renders one error class."""
@@ -162,6 +183,8 @@ ERROR_MAP: dict[type[PersonaeError], ErrorMapping] = {
     EvidenceRejected: ErrorMapping(422, 2),
     PayloadTooLarge: ErrorMapping(413, 2),
     KeystoreError: ErrorMapping(500, 7),
+    BadRequest: ErrorMapping(400, 2),
+    LogIntegrityError: ErrorMapping(500, 8),
     PersonaeError: ErrorMapping(400, 1),
 }
 

@@ -108,10 +108,9 @@ def test_offline_door_check_with_the_sdk(services: Services, client: TestClient)
         assert record is not None
         bits = bytearray(uow.status_lists.bits(record.status_list_id)[0])  # type: ignore[index]
     uri = services.passes.status_list_uri(record.status_list_id)
+    keys = StaticIssuerKeys(meta["issuer"], {k["kid"]: k for k in meta["jwks"]["keys"]})
     door = DoorCheck(
-        StaticIssuerKeys(meta["issuer"], {k["kid"]: k for k in meta["jwks"]["keys"]}),
-        s["world"],
-        StaticStatusLists({uri: bits}),
+        keys, s["world"], StaticStatusLists({uri: bits}), vcts={services.passes.vct_for(s["world"])}
     )
     now = services.ctx.clock.now()
     presentation = present(
@@ -125,6 +124,16 @@ def test_offline_door_check_with_the_sdk(services: Services, client: TestClient)
     verified = door.verify(presentation, "n-1", now)
     assert verified.persona_id == s["persona"]
     assert verified.claims == {"languages@exact": ["fr", "en"]}
+    # A door that accepts only another world's passes refuses this one offline.
+    elsewhere = DoorCheck(
+        keys, s["world"], StaticStatusLists({uri: bits}), vcts={services.passes.vct_for("w_x")}
+    )
+    try:
+        elsewhere.verify(presentation, "n-1", now)
+    except PassRejected as exc:
+        assert exc.reason == "wrong_vct"
+    else:
+        raise AssertionError("another world's pass type must be refused")
     try:
         door.verify(presentation, "another-nonce", now)
     except PassRejected as exc:

@@ -77,6 +77,8 @@ def serve(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     services = _services()
+    # Never sequence onto a log that fails its check: say why, and do not start.
+    services.transparency.self_check()
     if demo:
         path = services.settings.data_dir / "demo-credentials.json"
         with services.ctx.uow(write=False) as uow:
@@ -85,7 +87,13 @@ def serve(
             save(seed(services), path)
         if path.exists():
             _print_demo_help(load(path), host, port, path)
-    uvicorn.run(create_app(services), host=host, port=port, log_level="info", access_log=False)
+    uvicorn.run(
+        create_app(services, sweeper=True, sequencer=True),
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=False,
+    )
 
 
 def _print_demo_help(creds: Any, host: str, port: int, path: Path) -> None:
@@ -146,6 +154,10 @@ def create_staff(
     record = services.staff.create(username, _read_password(password_stdin), role, world)
     scope = f" for world {record.world_id}" if record.world_id else ""
     typer.echo(f"created {record.role} {record.username}{scope}")
+    enrolment = services.two_factor.enrol(record.id)
+    typer.echo("second factor (TOTP, RFC 6238; shown once — add it to an authenticator app now):")
+    typer.echo(f"  secret: {enrolment.secret_base32}")
+    typer.echo(f"  uri:    {enrolment.uri}")
 
 
 @admin_app.command("create-world")
@@ -203,4 +215,21 @@ def db_upgrade() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    # `python -m personae.cli.main`: run the importable module, so that the feature
+    # groups below (which import this module by name) see one module, not a copy.
+    from personae.cli.main import app as _app
+
+    raise SystemExit(_app())
+
+# Feature command groups import ``handles_errors`` from here, so they are added last.
+from personae.cli import lawful, moderation, privacy, retention  # noqa: E402
+
+app.add_typer(lawful.lawful_app, name="lawful")
+app.add_typer(privacy.privacy_app, name="privacy")
+app.add_typer(retention.retention_app, name="retention")
+app.add_typer(moderation.moderation_app, name="moderation")
+
+from personae.cli.log import log_app, transparency_app  # noqa: E402
+
+app.add_typer(log_app, name="log")
+app.add_typer(transparency_app, name="transparency")

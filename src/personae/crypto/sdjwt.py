@@ -62,11 +62,6 @@ class IssuedPass:
     """Claim name to its encoded disclosure."""
 
 
-def b64url(data: bytes) -> str:
-    """Unpadded base64url text."""
-    return _b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def disclosure_digest(disclosure: str) -> str:
     """The ``_sd`` digest of an encoded disclosure: base64url(SHA-256(ASCII bytes))."""
     return _b64encode(_sha256(disclosure.encode("ascii")).digest())[:43].decode("ascii")

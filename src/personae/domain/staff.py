@@ -18,12 +18,17 @@ class Role(StrEnum):
 class Action(StrEnum):
     REGISTER_WORLD = "register_world"
     LIST_WORLDS = "list_worlds"
+    PUBLISH_PLATFORM_POLICY = "publish_platform_policy"
+    HANDLE_LAWFUL_REQUESTS = "handle_lawful_requests"
+    MANAGE_LEGAL_HOLDS = "manage_legal_holds"
 
 
 PERMISSIONS: dict[Role, frozenset[Action]] = {
-    Role.ADMIN: frozenset({Action.REGISTER_WORLD, Action.LIST_WORLDS}),
+    Role.ADMIN: frozenset(
+        {Action.REGISTER_WORLD, Action.LIST_WORLDS, Action.PUBLISH_PLATFORM_POLICY}
+    ),
     Role.MODERATOR: frozenset(),
-    Role.LEGAL_OFFICER: frozenset(),
+    Role.LEGAL_OFFICER: frozenset({Action.HANDLE_LAWFUL_REQUESTS, Action.MANAGE_LEGAL_HOLDS}),
     Role.AUDITOR: frozenset({Action.LIST_WORLDS}),
 }
 

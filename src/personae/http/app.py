@@ -2,18 +2,60 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
 from fastapi import FastAPI
 
-from personae import __version__
+from personae import __version__, web
 from personae.bootstrap import Services
 from personae.http import problems
 from personae.http.limits import BodySizeLimit
-from personae.http.routes import passes, persons, system, worlds
+from personae.http.routes import lawful, moderation, passes, persons, privacy, system, worlds
+from personae.http.routes import log as log_routes
+from personae.services.retention import PeriodicSweeper
+from personae.services.transparency_sequencer import SEQUENCE_INTERVAL_SECONDS, BackgroundSequencer
 
 
-def create_app(services: Services) -> FastAPI:
-    """An app bound to one set of services (one database, one keystore)."""
+def _lifespan(
+    services: Services, sweeper: bool, sequencer: bool = False
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """With ``sweeper``, the retention sweep runs periodically while the app serves; with
+    ``sequencer``, the transparency log sequencer drains the outbox."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        interval = services.settings.retention_sweep_interval_seconds
+        task = PeriodicSweeper(services.retention.sweep, interval) if sweeper and interval else None
+        logger = (
+            BackgroundSequencer(services.transparency.sequence_pending, SEQUENCE_INTERVAL_SECONDS)
+            if sequencer
+            else None
+        )
+        if task is not None:
+            task.start()
+        if logger is not None:
+            logger.start()
+        try:
+            yield
+        finally:
+            if logger is not None:
+                logger.stop()
+            if task is not None:
+                task.stop()
+
+    return lifespan
+
+
+def create_app(services: Services, *, sweeper: bool = False, sequencer: bool = False) -> FastAPI:
+    """An app bound to one set of services (one database, one keystore).
+
+    ``sweeper`` runs the retention sweep every ``retention_sweep_interval_seconds``
+    while the app serves; ``sequencer`` runs the transparency log sequencer
+    (``personae serve`` turns both on).
+    """
     app = FastAPI(
+        lifespan=_lifespan(services, sweeper, sequencer),
         title="personae",
         version=__version__,
         description=(
@@ -27,5 +69,10 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(persons.router)
     app.include_router(worlds.router)
     app.include_router(passes.router)
+    app.include_router(lawful.router)
+    app.include_router(privacy.router)
+    app.include_router(moderation.router)
+    app.include_router(log_routes.router)
+    web.mount(app, services)  # the pages (personae.web), on the same services
     app.add_middleware(BodySizeLimit, max_bytes=services.settings.max_body_bytes)
     return app

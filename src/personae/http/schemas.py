@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
 class _In(BaseModel):
@@ -195,3 +195,226 @@ class NoticeOut(_Out):
     created_at: datetime
     read_at: datetime | None
     body: dict[str, Any]
+
+
+# -- moderation -----------------------------------------------------------------
+
+
+class ClauseIO(_In):
+    id: str = Field(max_length=40, description="1-40 of [a-z0-9._-]")
+    title: str = Field(max_length=200)
+    text: str = Field(max_length=4000)
+    severity: Literal["low", "medium", "high", "critical"]
+
+
+class PolicyIn(_In):
+    clauses: list[ClauseIO] = Field(max_length=100)
+
+
+class ClauseOut(_Out):
+    id: str
+    title: str
+    text: str
+    severity: str
+
+
+class PolicyOut(_Out):
+    scope: str
+    version: int
+    published_at: datetime
+    clauses: list[ClauseOut]
+
+
+class ReportIn(_In):
+    persona_id: str = Field(max_length=64, description="The persona reported")
+    clause_scope: Literal["world", "platform"] = "world"
+    clause_id: str = Field(max_length=40, description="The policy clause the conduct breaks")
+    location: str = Field(max_length=300, description="Where in the world it happened")
+    explanation: str = Field(max_length=4000)
+    good_faith: bool = Field(description="I believe this report is accurate and complete")
+
+
+class PersonReportIn(ReportIn):
+    world_id: str = Field(max_length=64)
+
+
+class ReceiptOut(_Out):
+    report_id: str
+    received_at: datetime
+    clause_scope: str
+    clause_id: str
+    policy_version: int
+
+
+class ReportOutcomeOut(_Out):
+    report_id: str
+    received_at: datetime
+    decided: bool
+    measure: str | None
+    clauses: list[str]
+    notes: list[str]
+
+
+class CaseOut(_Out):
+    id: str
+    world_id: str
+    persona_id: str
+    clause_scope: str
+    clause_id: str
+    severity: str
+    source: str
+    status: str
+    priority: int
+    assignee: str | None
+    report_count: int
+    created_at: datetime
+    escalated_at: datetime | None
+    decided_at: datetime | None
+
+
+class QueueOut(BaseModel):
+    cases: list[CaseOut]
+    next_cursor: str | None
+
+
+class CaseReportOut(_Out):
+    id: str
+    reporter_kind: str
+    location: str
+    explanation: str
+    received_at: datetime
+    credible: bool
+    unfounded: bool
+
+
+class NoteIn(_In):
+    text: str = Field(max_length=4000)
+    visibility: Literal["internal", "reporter"] = "internal"
+
+
+class NoteOut(_Out):
+    id: str
+    author: str
+    visibility: str
+    text: str
+    created_at: datetime
+
+
+class OwnCaseIn(_In):
+    persona_id: str = Field(max_length=64)
+    clause_scope: Literal["world", "platform"] = "world"
+    clause_id: str = Field(max_length=40)
+    note: str = Field(max_length=4000)
+
+
+class EscalateIn(_In):
+    reason: str = Field(max_length=4000)
+
+
+class CitationIn(_In):
+    scope: Literal["world", "platform"] = "world"
+    clause_id: str = Field(max_length=40)
+    explanation: str = Field(max_length=4000)
+
+
+class DecisionIn(_In):
+    measure: Literal["no_action", "warning", "mute", "feature_restriction", "suspension", "ban"]
+    scope: Literal["world", "platform"] = "world"
+    facts: str = Field(max_length=4000, description="The facts and circumstances relied on")
+    clauses: list[CitationIn] = Field(max_length=20)
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    automated: bool = Field(default=False, description="Whether automated means were used")
+    appeal_window_days: int = Field(default=183, ge=1, le=3650)
+    unfounded_reports: bool = False
+
+
+class DecisionOut(_Out):
+    id: str
+    case_id: str
+    world_id: str
+    persona_id: str
+    scope: str
+    measure: str
+    starts_at: datetime
+    ends_at: datetime | None
+    facts: str
+    source: str
+    automated: bool
+    citations: list[dict[str, Any]]
+    appeal_deadline: datetime
+    reviewer_role: str
+    reviewer_code: str
+    decided_at: datetime
+    status: str
+    outbox_event_id: int | None
+
+
+class CaseDetailOut(_Out):
+    case: CaseOut
+    reports: list[CaseReportOut]
+    notes: list[NoteOut]
+    decision: DecisionOut | None
+    active_strike_weight: int
+    suggestion: str | None
+
+
+class AppealIn(_In):
+    statement: str = Field(max_length=4000)
+
+
+class AppealOut(_Out):
+    id: str
+    decision_id: str
+    statement: str
+    filed_at: datetime
+    status: str
+    outcome: str | None
+    reasons: str | None
+    modified_measure: str | None
+    modified_ends_at: datetime | None
+    reviewer_code: str | None
+    decided_at: datetime | None
+
+
+class AppealDecisionIn(_In):
+    outcome: Literal["upheld", "reversed", "modified"]
+    reasons: str = Field(max_length=4000)
+    measure: (
+        Literal["no_action", "warning", "mute", "feature_restriction", "suspension", "ban"] | None
+    ) = None
+    ends_at: AwareDatetime | None = None
+
+
+class LogReferenceOut(_Out):
+    outbox_event_id: int | None
+    log_index: int | None = Field(description="The entry's index once the log has it")
+    commitment_salt: str | None = Field(
+        description="Hex salt s: the entry's subject is SHA-256(s ‖ persona id)"
+    )
+
+
+class PersonDecisionOut(_Out):
+    decision: DecisionOut
+    appeal: AppealOut | None
+    decision_log: LogReferenceOut
+    appeal_log: LogReferenceOut | None
+
+
+class MeasureInForceOut(_Out):
+    measure: str
+    ends_at: datetime | None
+
+
+class WorldStandingOut(_Out):
+    persona_id: str
+    tier: str
+    measures: list[MeasureInForceOut]
+
+
+class PersonStandingOut(_Out):
+    persona_id: str
+    world_id: str
+    tier: str
+    reasons: list[str]
+    measures: list[MeasureInForceOut]

@@ -6,14 +6,20 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from personae.config import Settings
 from personae.crypto import statuslist, tokens
 from personae.crypto.jose import JoseError, load_public_jwk, public_jwk
 from personae.crypto.keystore import jwk_thumbprint
 from personae.crypto.sdjwt import issue_pass
-from personae.errors import FieldError, InvalidInput, NotFound, PresentationRejected
+from personae.errors import (
+    FieldError,
+    InvalidInput,
+    NotFound,
+    PresentationRejected,
+    SanctionInForce,
+)
 from personae.services.auth import PersonPrincipal, WorldPrincipal
 from personae.services.context import ServiceContext
 from personae.services.personas import derive_items, owned_persona
@@ -88,12 +94,20 @@ class _StoredStatusLists:
         return None if byte is None else (byte >> (idx % 8)) & 1
 
 
+class SanctionCheck(Protocol):
+    """Asked before a pass is issued or admitted at the door: why to refuse, or None."""
+
+    def refusal(self, uow: UnitOfWork, persona_id: str, now: datetime) -> str | None: ...
+
+
 class PassService:
-    def __init__(self, ctx: ServiceContext, settings: Settings) -> None:
+    def __init__(
+        self, ctx: ServiceContext, settings: Settings, sanctions: SanctionCheck | None = None
+    ) -> None:
         self.ctx = ctx
         self.settings = settings
+        self.sanctions = sanctions
         self.issuer = settings.issuer_url.rstrip("/")
-        self.vct = f"{self.issuer}/vct/world-pass"
         self._status_cache: dict[str, tuple[datetime, str, datetime]] = {}
         self._issuer_keys: tuple[str, StaticIssuerKeys] | None = None
 
@@ -110,6 +124,11 @@ class PassService:
             for k in self.ctx.keystore.verification_keys(SIGNING_PURPOSE)
         ]
         return {"issuer": self.issuer, "jwks": {"keys": keys}}
+
+    def vct_for(self, world_id: str) -> str:
+        """Each world's passes have their own type, so an offline door can refuse any
+        other world's pass by accepting only its own ``vct``."""
+        return f"{self.issuer}/vct/world-pass/{world_id}"
 
     def status_list_uri(self, list_id: str) -> str:
         return f"{self.issuer}/v1/status-lists/{list_id}"
@@ -173,11 +192,27 @@ class PassService:
         """Revoke one pass: the status bit is set in the same transaction as the row."""
         if not uow.passes.mark_revoked(record.id, now, by):
             return False
+        self._write_status(uow, record, now, revoked=True)
+        return True
+
+    def set_restored(self, uow: UnitOfWork, record: PassRecord, now: datetime, by: str) -> bool:
+        """Undo a revocation made by ``by`` (a lifted sanction): row and status bit together.
+
+        A pass its holder revoked, or that ``by`` did not revoke, stays revoked.
+        """
+        if not uow.moderation.sanctions.unrevoke_pass(record.id, by):
+            return False
+        self._write_status(uow, record, now, revoked=False)
+        return True
+
+    def _write_status(
+        self, uow: UnitOfWork, record: PassRecord, now: datetime, *, revoked: bool
+    ) -> None:
         current = uow.status_lists.get(record.status_list_id, lock=True)
         if current is None:
             raise NotFound("status list missing")
         bits = bytearray(current.bits)
-        statuslist.set_bit(bits, record.status_index)
+        (statuslist.set_bit if revoked else statuslist.clear_bit)(bits, record.status_index)
         uow.status_lists.save(
             StatusListRecord(
                 current.id,
@@ -189,7 +224,9 @@ class PassService:
             ),
             now,
         )
-        return True
+
+    def _refusal(self, uow: UnitOfWork, persona_id: str, now: datetime) -> str | None:
+        return None if self.sanctions is None else self.sanctions.refusal(uow, persona_id, now)
 
     # -- a person's passes ---------------------------------------------------
 
@@ -212,6 +249,9 @@ class PassService:
         now = self.ctx.clock.now()
         with self.ctx.uow() as uow:
             persona = owned_persona(self.ctx, uow, who.person_id, persona_id)
+            refusal = self._refusal(uow, persona.id, now)
+            if refusal is not None:
+                raise SanctionInForce(refusal)
             claims, _withheld = derive_items(self.ctx, uow, persona.id, now.date())
             ttl = uow.pass_settings.ttl(persona.world_id) or self.settings.pass_ttl_seconds
             expires = now + timedelta(seconds=ttl)
@@ -221,7 +261,7 @@ class PassService:
                 key.private_key,
                 key.kid,
                 issuer=self.issuer,
-                vct=self.vct,
+                vct=self.vct_for(persona.world_id),
                 subject=persona.id,
                 issued_at=now,
                 expires_at=expires,
@@ -290,7 +330,12 @@ class PassService:
         return self._issuer_keys[1]
 
     def _door(self, uow: UnitOfWork, audience: str) -> DoorCheck:
-        return DoorCheck(self._trusted_keys(), audience, _StoredStatusLists(uow, self.issuer))
+        return DoorCheck(
+            self._trusted_keys(),
+            audience,
+            _StoredStatusLists(uow, self.issuer),
+            vcts={self.vct_for(audience)},
+        )
 
     def door_check(self, world: WorldPrincipal, presentation: str, nonce: str) -> DoorAdmission:
         """Verify a presentation made to this world with a nonce it was given, once.
@@ -318,6 +363,8 @@ class PassService:
                         # A pass is for one world: another world's pass, even bound
                         # to this audience by its holder, does not open this door.
                         reason = "wrong_world"
+                    elif self._refusal(uow, persona.id, now) is not None:
+                        reason = "sanctioned"
         if reason is not None or verified is None:
             log.info("door check refused for world %s: %s", world.world_id, reason)
             raise PresentationRejected("presentation rejected")

@@ -121,7 +121,10 @@ class RegistryService:
             with self.ctx.uow() as uow:
                 if uow.persons.handle_taken(handle_hash):
                     raise AlreadyRegistered("this handle is taken; choose another")
-                if uow.persons.evidence_bound(evidence_hash):
+                # A guard left by the erasure of a sanctioned person counts as bound.
+                if uow.persons.evidence_bound(evidence_hash) or uow.sanction_guards.guarded(
+                    evidence_hash, now
+                ):
                     raise AlreadyRegistered("this evidence is already bound to a registered person")
                 uow.persons.add(person, handle_hash)
                 uow.persons.bind_evidence(evidence_hash, person.id, request.evidence.value, now)
@@ -271,6 +274,11 @@ class RegistryService:
                 )
                 uow.personas.add(persona)
                 uow.outbox.append(Event(EventType.PERSONA_CREATED, now, {"world_id": world.id}))
+            person = uow.persons.get(who.person_id)
+            if person is not None:
+                # Standing counts the assurance level; a world sees it only through this
+                # per-persona copy, never through a link to the person.
+                uow.moderation.assurance.put(persona_id, person.assurance, now)
             granted = sum(
                 uow.consents.grant(persona_id, item, now) for item in sorted(plan.granted)
             )

@@ -29,6 +29,7 @@ from personae.store.repositories import (
     Worlds,
 )
 from personae.store.retention_repo import Erasures, PersonData, SanctionGuards, Sweeps
+from personae.store.web_repo import Challenges, Passkeys, StaffTotp
 
 # SQLite admits one writer at a time. Writers of one process queue on this lock
 # instead of in SQLite's busy handler, which polls with sleeps of up to 100 ms and
@@ -78,6 +79,9 @@ class UnitOfWork:
     sanction_guards: SanctionGuards
     person_data: PersonData
     sweeps: Sweeps
+    passkeys: Passkeys
+    web_challenges: Challenges
+    staff_totp: StaffTotp
 
     def __init__(self, engine: Engine, *, write: bool = True) -> None:
         self._engine = engine
@@ -125,6 +129,9 @@ class UnitOfWork:
         self.sanction_guards = SanctionGuards(conn)
         self.person_data = PersonData(conn)
         self.sweeps = Sweeps(conn)
+        self.passkeys = Passkeys(conn)
+        self.web_challenges = Challenges(conn)
+        self.staff_totp = StaffTotp(conn)
         return self
 
     def __exit__(

@@ -12,7 +12,7 @@ world's log, never to the visitor.
 
 from __future__ import annotations
 
-from personae.verify._door import MAX_PRESENTATION_BYTES, DoorCheck, VerifiedPass
+from personae.verify._door import DoorCheck, VerifiedPass
 from personae.verify._errors import REASONS, PassRejected, Reason
 from personae.verify._holder import (
     bind_presentation,
@@ -21,6 +21,7 @@ from personae.verify._holder import (
     select_disclosures,
 )
 from personae.verify._http import Fetch, HttpIssuerKeys, HttpStatusLists, urllib_fetch
+from personae.verify._pass import MAX_PRESENTATION_BYTES
 from personae.verify._providers import (
     IssuerKey,
     IssuerKeys,

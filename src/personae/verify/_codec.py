@@ -59,17 +59,16 @@ def b64d(data: bytes) -> bytes:
         raise malformed() from None
 
 
-def b64e(data: bytes) -> str:
-    """Unpadded base64url text."""
-    return _b2a(data, newline=False).translate(_TO_URL).rstrip(b"=").decode("ascii")
-
-
 def sha256_b64(data: bytes) -> str:
     """base64url(SHA-256(data)): disclosure digests and ``sd_hash``."""
     return _b2a(_sha256(data).digest(), newline=False)[:43].translate(_TO_URL).decode("ascii")
 
 
+_NESTED = (dict, list)
+
+
 def _depth_exceeds(value: Any, limit: int) -> bool:
+    """Whether a parsed JSON value nests deeper than ``limit`` (iteratively, no recursion)."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         node, depth = stack.pop()
@@ -80,9 +79,6 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
         else:
             stack.extend((child, depth + 1) for child in node if type(child) in _NESTED)
     return False
-
-
-_NESTED = (dict, list)
 
 
 def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -143,7 +139,8 @@ def b64_json(data: bytes) -> Any:
     except (binascii.Error, _JSONDecodeError):
         raise malformed() from None
     kind = type(value)
-    if kind is dict or kind is list:
+    # Small documents without objects (disclosures) can hide neither depth nor duplicates.
+    if (kind is dict or kind is list) and (len(raw) > 2 * MAX_DEPTH or b"{" in raw):
         _check_structure(raw, value)
     return value
 

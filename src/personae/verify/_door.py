@@ -2,31 +2,40 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, TypeVar
 
 from personae.crypto.jose import PublicKey
-from personae.verify._codec import b64_json_object, b64d, is_number, malformed, sha256_b64
-from personae.verify._disclosures import unpack
+from personae.verify._codec import b64_json_object, is_number, malformed, sha256_b64
+from personae.verify._disclosures import Decoded, unpack
 from personae.verify._errors import PassRejected
-from personae.verify._jws import HolderJwk, holder_jwk, load_holder_key, signature_ok, split_jws
-from personae.verify._providers import IssuerKey, IssuerKeys, StatusLists
+from personae.verify._jws import (
+    HolderJwk,
+    load_holder_key,
+    prepare_signature,
+    signature_ok,
+    split_jws,
+)
+from personae.verify._pass import ALGS, ParsedPass, parse_issuer_jwt, split_presentation
+from personae.verify._providers import IssuerKeys, StatusLists
 
-MAX_PRESENTATION_BYTES: Final = 16 * 1024
-SD_JWT_TYP: Final = "dc+sd-jwt"
 KB_JWT_TYP: Final = "kb+jwt"
-_ALGS: Final = frozenset({"ES256", "EdDSA"})
 #: Registered claims that describe the pass rather than the persona: read as issued, not
 #: rebuilt from disclosures, and left out of ``VerifiedPass.claims``.
 _NOT_FROM_DISCLOSURES: Final = frozenset(
     {"iss", "sub", "vct", "vct#integrity", "iat", "exp", "nbf", "cnf", "status", "_sd_alg"}
 )
-#: Distinct JWT headers remembered (only ones that passed their checks).
-_HEADER_CACHE_SIZE: Final = 64
-#: Holder keys remembered, parsed, from passes that passed the door check.
-_HOLDER_CACHE_SIZE: Final = 4096
+#: How many parsed passes, holder keys, disclosures and KB-JWT headers a door remembers.
+PASS_CACHE_SIZE: Final = 2048
+_HOLDER_CACHE_SIZE: Final = 2048
+_DISCLOSURE_CACHE_SIZE: Final = 8 * PASS_CACHE_SIZE
+_KB_HEADER_CACHE_SIZE: Final = 16
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +47,15 @@ class VerifiedPass:
     claims: dict[str, Any]
     """The disclosed claims (and any plain ones beyond the registered pass claims)."""
     vct: str
+    """The credential type."""
     issuer: str
+    """Who issued the pass (``iss``)."""
     kid: str
+    """Which of the issuer's keys signed it."""
     iat: float | None
+    """When the pass was issued, if it says."""
     exp: float
+    """When the pass expires: a world should not admit on it for longer."""
 
 
 def _seconds(now: float | datetime) -> float:
@@ -52,53 +66,26 @@ def _seconds(now: float | datetime) -> float:
     return float(now)
 
 
-def _split_presentation(presentation: str) -> tuple[bytes, list[bytes], bytes, bytes]:
-    """(issuer JWT, disclosures, the part ``sd_hash`` covers, KB-JWT), all still encoded."""
-    if type(presentation) is not str:
-        raise malformed()
-    if len(presentation) > MAX_PRESENTATION_BYTES:
-        raise PassRejected("too_large")
-    if not presentation.isascii():
-        raise malformed()
-    raw = presentation.encode("ascii")
-    last = raw.rfind(b"~")
-    if last <= 0:
-        raise malformed()
-    kb_jwt = raw[last + 1 :]
-    if not kb_jwt:
-        raise PassRejected("kb_missing")
-    jwt, *disclosures = raw[:last].split(b"~")
-    return jwt, disclosures, raw[: last + 1], kb_jwt
-
-
-class _IssuerJwt(NamedTuple):
-    """The issuer-signed JWT after its cheap checks, awaiting its signature check."""
-
-    signing_input: bytes
-    signature: bytes
-    key: IssuerKey
-    payload: dict[str, Any]
-    vct: str
-    iat: float | None
-    exp: float
-    status_uri: str
-    status_idx: int
-    holder_jwk: HolderJwk
+def _remember(cache: dict[_K, _V], key: _K, value: _V, size: int) -> None:
+    if len(cache) >= size:
+        cache.pop(next(iter(cache)), None)  # the oldest entry
+    cache[key] = value
 
 
 class DoorCheck:
     """Verifies pass presentations for one world (the audience), every check on.
 
-    Checks run cheapest first: size and shape, issuer header, registered claims
-    and times, disclosures, key-binding JWT, then the two signatures, and last
-    the status list (so no status fetch is ever made for an unsigned pass).
-    Replay protection is the caller's: issue a fresh nonce per door and accept
-    each nonce once.
+    Checks run cheapest first: size and shape, issuer header and registered
+    claims, issuer and key, times, disclosures, key-binding JWT, then the two
+    signatures, and last the status list (so no status fetch is ever made for
+    an unsigned pass). Replay protection is the caller's: issue a fresh nonce
+    per door and accept each nonce once.
 
-    Parsed issuer keys, the few distinct JWT headers and the public keys of
-    holders seen in passes that verified are kept, bounded, so that returning
-    holders cost two signature checks and little else. Nothing about a
-    presentation's validity is cached: every call runs every check.
+    A world sees the same pass at every entry, so a door remembers (bounded,
+    and only from presentations that verified) the parsed issuer JWT, the
+    holder's key and the decoded disclosures with their digests: pure functions
+    of bytes it has already checked. Every check still runs on every call,
+    both signatures included; only decoding is saved.
     """
 
     def __init__(
@@ -125,130 +112,90 @@ class DoorCheck:
         self._skew = float(skew_seconds)
         self._kb_max_age = float(kb_max_age)
         self._vcts = None if vcts is None else frozenset(vcts)
-        self._issuer_headers: dict[bytes, tuple[str, str]] = {}
-        self._kb_headers: dict[bytes, str] = {}
+        self._passes: dict[bytes, ParsedPass] = {}
         self._holder_keys: dict[HolderJwk, tuple[PublicKey, str]] = {}
+        self._kb_headers: dict[bytes, Any] = {}
+        self._disclosures: dict[bytes, Decoded] = {}
+        self._lock = threading.Lock()
 
     def verify(self, presentation: str, nonce: str, now: float | datetime) -> VerifiedPass:
         """Verify ``presentation`` against the ``nonce`` this door issued; raise PassRejected."""
         t = now if type(now) is int or type(now) is float else _seconds(now)
-        jwt, disclosures, sd_jwt, kb_jwt = _split_presentation(presentation)
-        issued = self._check_issuer_jwt(jwt, t)
-        payload = issued.payload
-        claims = unpack(payload, disclosures, _NOT_FROM_DISCLOSURES)
+        jwt, disclosures, sd_jwt, kb_jwt = split_presentation(presentation)
+
+        # The issuer JWT: header and registered claims, issuer, key, times.
+        h64, p64, s64, signing_input = split_jws(jwt)
+        parsed = self._passes.get(jwt)
+        known_pass = parsed is not None
+        if parsed is None:
+            parsed = parse_issuer_jwt(h64, p64, s64)
+        if not self._issuer_keys.trusts(parsed.issuer):
+            raise PassRejected("unknown_issuer")
+        key = self._issuer_keys.key_for(parsed.issuer, parsed.kid, t)
+        if key is None:
+            raise PassRejected("unknown_kid")
+        if parsed.alg != key.alg:
+            raise PassRejected("alg_not_allowed")
+        if self._vcts is not None and parsed.vct not in self._vcts:
+            raise PassRejected("wrong_vct")
+        self._check_times(parsed, t)
+
+        # Disclosures: digests, shapes, the claims they rebuild.
+        payload = parsed.payload
+        claims, learned = unpack(payload, disclosures, _NOT_FROM_DISCLOSURES, self._disclosures)
         persona_id = payload.get("sub")
         if persona_id is None:
             persona_id = claims.pop("sub", None)  # SD-JWT VC lets an issuer hide ``sub``
         claims.pop("iat", None)
         if type(persona_id) is not str:
             raise malformed()
-        cached_holder = self._holder_keys.get(issued.holder_jwk)
-        holder_key, holder_alg = cached_holder or load_holder_key(issued.holder_jwk)
-        kb_input, kb_signature = self._check_kb_jwt(kb_jwt, holder_alg, nonce, sd_jwt, t)
 
-        # Signatures, the expensive part.
-        key = issued.key
-        if not signature_ok(key.key, key.alg, issued.signing_input, b64d(issued.signature)):
+        # The key-binding JWT, then both signatures (the expensive part).
+        holder = self._holder_keys.get(parsed.holder_jwk)
+        known_holder = holder is not None
+        if holder is None:
+            holder = load_holder_key(parsed.holder_jwk)
+        kb_input, kb_signature = self._check_kb_jwt(kb_jwt, holder[1], nonce, sd_jwt, t)
+        if not signature_ok(key.key, key.alg, signing_input, parsed.signature):
             raise PassRejected("bad_signature")
-        if not signature_ok(holder_key, holder_alg, kb_input, b64d(kb_signature)):
+        if not signature_ok(
+            holder[0], holder[1], kb_input, prepare_signature(holder[1], kb_signature)
+        ):
             raise PassRejected("kb_bad_signature")
 
         # Status, only for a pass known to be genuine.
-        state = self._status_lists.status(key.issuer, issued.status_uri, issued.status_idx, t)
+        state = self._status_lists.status(key.issuer, parsed.status_uri, parsed.status_idx, t)
         if state is None:
             raise PassRejected("status_unavailable")
         if state != 0:
             raise PassRejected("revoked")
-        if cached_holder is None:
-            self._remember_holder(issued.holder_jwk, (holder_key, holder_alg))
+
+        if not (known_pass and known_holder and not learned):
+            with self._lock:  # lookups need no lock; evicting while another thread does might
+                if not known_pass:
+                    _remember(self._passes, jwt, parsed, PASS_CACHE_SIZE)
+                if not known_holder:
+                    _remember(self._holder_keys, parsed.holder_jwk, holder, _HOLDER_CACHE_SIZE)
+                for encoded, decoded in learned.items():
+                    _remember(self._disclosures, encoded, decoded, _DISCLOSURE_CACHE_SIZE)
         return VerifiedPass(
             persona_id=persona_id,
             claims=claims,
-            vct=issued.vct,
+            vct=parsed.vct,
             issuer=key.issuer,
             kid=key.kid,
-            iat=issued.iat,
-            exp=issued.exp,
+            iat=parsed.iat,
+            exp=parsed.exp,
         )
 
-    def _remember_holder(self, jwk: HolderJwk, key: tuple[PublicKey, str]) -> None:
-        cache = self._holder_keys
-        if len(cache) >= _HOLDER_CACHE_SIZE:
-            del cache[next(iter(cache))]  # the oldest entry
-        cache[jwk] = key
-
-    def _issuer_header(self, h64: bytes) -> tuple[str, str]:
-        """(alg, kid) of an issuer JWT header; headers are shared by all passes of a key."""
-        cached = self._issuer_headers.get(h64)
-        if cached is not None:
-            return cached
-        header = b64_json_object(h64)
-        if header.get("typ") != SD_JWT_TYP:
-            raise PassRejected("wrong_typ")
-        alg, kid = header.get("alg"), header.get("kid")
-        if alg not in _ALGS:
-            raise PassRejected("alg_not_allowed")
-        if "crit" in header or type(kid) is not str:
-            raise malformed()
-        return alg, kid
-
-    def _check_issuer_jwt(self, jwt: bytes, t: float) -> _IssuerJwt:
-        """Header, issuer key, times and registered claims; the signature is checked later."""
-        h64, p64, s64 = split_jws(jwt)
-        alg, kid = self._issuer_header(h64)
-        payload = b64_json_object(p64)
-        issuer = payload.get("iss")
-        if type(issuer) is not str:
-            raise malformed()
-        if not self._issuer_keys.trusts(issuer):
-            raise PassRejected("unknown_issuer")
-        key = self._issuer_keys.key_for(issuer, kid, t)
-        if key is None:
-            raise PassRejected("unknown_kid")
-        if alg != key.alg:
-            raise PassRejected("alg_not_allowed")
-        if h64 not in self._issuer_headers and len(self._issuer_headers) < _HEADER_CACHE_SIZE:
-            self._issuer_headers[h64] = (alg, kid)
-        vct, exp, iat, nbf = (
-            payload.get("vct"),
-            payload.get("exp"),
-            payload.get("iat"),
-            payload.get("nbf"),
-        )
-        if type(vct) is not str or not is_number(exp):
-            raise malformed()
-        if self._vcts is not None and vct not in self._vcts:
-            raise PassRejected("wrong_vct")
+    def _check_times(self, parsed: ParsedPass, t: float) -> None:
         skew = self._skew
-        if t >= exp + skew:
+        if t >= parsed.exp + skew:
             raise PassRejected("expired")
-        for not_before in (nbf, iat):
-            if not_before is not None:
-                if not is_number(not_before):
-                    raise malformed()
-                if not_before > t + skew:
-                    raise PassRejected("not_yet_valid")
-        if payload.get("_sd_alg", "sha-256") != "sha-256":
-            raise PassRejected("bad_sd_alg")
-        status = payload.get("status")
-        ref = status.get("status_list") if type(status) is dict else None
-        if type(ref) is not dict:
-            raise malformed()
-        status_idx, status_uri = ref.get("idx"), ref.get("uri")
-        if type(status_idx) is not int or status_idx < 0 or type(status_uri) is not str:
-            raise malformed()
-        return _IssuerJwt(
-            jwt[: len(h64) + len(p64) + 1],
-            s64,
-            key,
-            payload,
-            vct,
-            iat,
-            exp,
-            status_uri,
-            status_idx,
-            holder_jwk(payload.get("cnf")),
-        )
+        if (parsed.nbf is not None and parsed.nbf > t + skew) or (
+            parsed.iat is not None and parsed.iat > t + skew
+        ):
+            raise PassRejected("not_yet_valid")
 
     def _kb_header_alg(self, h64: bytes) -> Any:
         """The ``alg`` of a KB-JWT header; the few distinct headers are parsed once."""
@@ -261,7 +208,7 @@ class DoorCheck:
         if "crit" in header:
             raise malformed()
         alg = header.get("alg")
-        if alg in _ALGS and len(self._kb_headers) < _HEADER_CACHE_SIZE:
+        if alg in ALGS and len(self._kb_headers) < _KB_HEADER_CACHE_SIZE:
             self._kb_headers[h64] = alg
         return alg
 
@@ -269,7 +216,7 @@ class DoorCheck:
         self, kb_jwt: bytes, alg: str, nonce: str, sd_jwt: bytes, t: float
     ) -> tuple[bytes, bytes]:
         """Everything about the key-binding JWT but its signature: (signing input, signature)."""
-        h64, p64, s64 = split_jws(kb_jwt)
+        h64, p64, s64, signing_input = split_jws(kb_jwt)
         if self._kb_header_alg(h64) != alg:
             raise PassRejected("kb_alg_not_allowed")
         kb = b64_json_object(p64)
@@ -284,4 +231,4 @@ class DoorCheck:
             raise PassRejected("kb_stale")
         if kb.get("sd_hash") != sha256_b64(sd_jwt):
             raise PassRejected("kb_sd_hash")
-        return kb_jwt[: len(h64) + len(p64) + 1], s64
+        return signing_input, s64

@@ -36,7 +36,7 @@ def _digest(disclosure: str) -> str:
 def _decode(part: str) -> Any:
     try:
         return orjson.loads(b64url_decode(part))
-    except (ValueError, orjson.JSONDecodeError) as exc:
+    except ValueError as exc:  # JoseError and orjson.JSONDecodeError are ValueErrors
         raise ValueError("not an SD-JWT") from exc
 
 

@@ -11,6 +11,7 @@ its issuer.
 
 from __future__ import annotations
 
+import http.client
 import logging
 import math
 import threading
@@ -31,7 +32,8 @@ Fetch = Callable[[str], bytes]
 
 logger = logging.getLogger("personae.verify")
 
-_FETCH_ERRORS = (OSError, ValueError, PassRejected)  # URLError/HTTPError are OSErrors
+# URLError, HTTPError and timeouts are OSErrors; a truncated body is an HTTPException.
+_FETCH_ERRORS = (OSError, ValueError, http.client.HTTPException, PassRejected)
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):

@@ -18,12 +18,13 @@ _EC = ec.EllipticCurvePublicKey
 _ED = ed25519.Ed25519PublicKey
 
 
-def split_jws(token: bytes) -> tuple[bytes, bytes, bytes]:
-    """(header, payload, signature) parts of a compact JWS, still encoded."""
+def split_jws(token: bytes) -> tuple[bytes, bytes, bytes, bytes]:
+    """(header, payload, signature, signing input) of a compact JWS, still encoded."""
     parts = token.split(b".")
     if len(parts) != 3:
         raise malformed()
-    return parts[0], parts[1], parts[2]
+    header, payload, signature = parts
+    return header, payload, signature, token[: len(header) + len(payload) + 1]
 
 
 HolderJwk = tuple[str, str, str, str]
@@ -55,16 +56,23 @@ def load_holder_key(jwk: HolderJwk) -> tuple[PublicKey, str]:
     raise malformed()
 
 
-def signature_ok(key: PublicKey, alg: str, signing_input: bytes, signature: bytes) -> bool:
-    """Verify a JWS signature; ``alg`` is the one pinned to ``key`` when it was loaded."""
+def prepare_signature(alg: str, encoded: bytes) -> bytes | None:
+    """A JWS signature as ``cryptography`` verifies it (DER for ES256); None if the wrong size."""
+    raw = b64d(encoded)
+    if alg != "ES256":
+        return raw
+    if len(raw) != 64:
+        return None
+    return encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+
+
+def signature_ok(key: PublicKey, alg: str, signing_input: bytes, signature: bytes | None) -> bool:
+    """Verify a prepared signature; ``alg`` is the one pinned to ``key`` when it was loaded."""
+    if signature is None:
+        return False
     try:
         if alg == "ES256" and isinstance(key, _EC):
-            if len(signature) != 64:
-                return False
-            der = encode_dss_signature(
-                int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
-            )
-            key.verify(der, signing_input, _ECDSA_SHA256)
+            key.verify(signature, signing_input, _ECDSA_SHA256)
         elif alg == "EdDSA" and isinstance(key, _ED):
             key.verify(signature, signing_input)
         else:

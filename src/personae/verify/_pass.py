@@ -6,28 +6,18 @@ from typing import Any, Final, NamedTuple
 
 from personae.verify._codec import b64_json_object, is_number, malformed
 from personae.verify._errors import PassRejected
-from personae.verify._jws import HolderJwk, holder_jwk
+from personae.verify._jws import HolderJwk, holder_jwk, prepare_signature
 
 MAX_PRESENTATION_BYTES: Final = 16 * 1024
 SD_JWT_TYP: Final = "dc+sd-jwt"
 ALGS: Final = frozenset({"ES256", "EdDSA"})
 
 
-class Presentation(NamedTuple):
-    """A presentation's parts, still encoded (ASCII bytes)."""
-
-    jwt: bytes
-    disclosures: list[bytes]
-    sd_jwt: bytes
-    """``<jwt>~<d1>~...~<dn>~``: what the KB-JWT's ``sd_hash`` covers."""
-    kb_jwt: bytes
-
-
 class ParsedPass(NamedTuple):
     """What the issuer JWT says, type-checked but not yet trusted (signature and times unchecked).
 
-    A pure function of the JWT's header and payload bytes, so a door may keep it
-    for passes it sees again; everything that depends on time, keys or status
+    A pure function of the JWT's bytes, so a door may keep it for passes it sees
+    again; the signature, and everything that depends on time, keys or status,
     is checked on every presentation.
     """
 
@@ -42,10 +32,16 @@ class ParsedPass(NamedTuple):
     status_uri: str
     status_idx: int
     holder_jwk: HolderJwk
+    signature: bytes | None
+    """The issuer's signature, decoded for ``cryptography`` (still to be verified)."""
 
 
-def split_presentation(presentation: str) -> Presentation:
-    """Size, alphabet and shape: ``<jwt>~<disclosure>~...~<kb-jwt>``."""
+def split_presentation(presentation: str) -> tuple[bytes, list[bytes], bytes, bytes]:
+    """Size, alphabet and shape of ``<jwt>~<disclosure>~...~<kb-jwt>``; its parts, encoded.
+
+    The parts are the issuer JWT, the disclosures, what the KB-JWT's ``sd_hash``
+    covers (``<jwt>~<d1>~...~<dn>~``) and the KB-JWT.
+    """
     if type(presentation) is not str:
         raise malformed()
     if len(presentation) > MAX_PRESENTATION_BYTES:
@@ -60,16 +56,7 @@ def split_presentation(presentation: str) -> Presentation:
     if not kb_jwt:
         raise PassRejected("kb_missing")
     jwt, *disclosures = raw[:last].split(b"~")
-    return Presentation(jwt, disclosures, raw[: last + 1], kb_jwt)
-
-
-def split_jws(token: bytes) -> tuple[bytes, bytes, bytes, bytes]:
-    """(header, payload, signature, signing input) of a compact JWS, still encoded."""
-    parts = token.split(b".")
-    if len(parts) != 3:
-        raise malformed()
-    header, payload, signature = parts
-    return header, payload, signature, token[: len(header) + len(payload) + 1]
+    return jwt, disclosures, raw[: last + 1], kb_jwt
 
 
 def _optional_number(value: Any) -> float | None:
@@ -78,8 +65,8 @@ def _optional_number(value: Any) -> float | None:
     return value
 
 
-def parse_issuer_jwt(header64: bytes, payload64: bytes) -> ParsedPass:
-    """Header (``typ``, ``alg``, ``kid``) and the registered claims a door check needs."""
+def parse_issuer_jwt(header64: bytes, payload64: bytes, signature64: bytes) -> ParsedPass:
+    """Header (``typ``, ``alg``, ``kid``), the registered claims a door check needs, signature."""
     header = b64_json_object(header64)
     if header.get("typ") != SD_JWT_TYP:
         raise PassRejected("wrong_typ")
@@ -113,4 +100,5 @@ def parse_issuer_jwt(header64: bytes, payload64: bytes) -> ParsedPass:
         status_uri=status_uri,
         status_idx=status_idx,
         holder_jwk=holder_jwk(payload.get("cnf")),
+        signature=prepare_signature(alg, signature64),
     )

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from personae.crypto.statuslist import STATUS_LIST_TYP, decode_status_list
-from personae.verify._codec import b64_json_object, b64d, is_number
+from personae.verify._codec import b64_json_object, is_number
 from personae.verify._errors import PassRejected
-from personae.verify._jws import signature_ok, split_jws
+from personae.verify._jws import prepare_signature, signature_ok, split_jws
 from personae.verify._providers import IssuerKeys
 
 
@@ -41,10 +41,9 @@ def verify_status_list_token(
     """Check type, signature (by a key of ``issuer``), ``sub`` = ``uri`` and times; decode."""
     token = token.strip()
     try:
-        h64, p64, s64 = split_jws(token)
+        h64, p64, s64, signing_input = split_jws(token)
         header = b64_json_object(h64)
         payload = b64_json_object(p64)
-        signature = b64d(s64)
     except PassRejected as exc:
         raise StatusTokenInvalid("status list token is malformed") from exc
     if header.get("typ") != STATUS_LIST_TYP or "crit" in header:
@@ -53,7 +52,11 @@ def verify_status_list_token(
     key = issuer_keys.key_for(issuer, kid, now) if isinstance(kid, str) else None
     if key is None or header.get("alg") != key.alg:
         raise StatusTokenInvalid("status list token is not signed by a key of the pass issuer")
-    if not signature_ok(key.key, key.alg, token[: len(h64) + len(p64) + 1], signature):
+    try:
+        signature = prepare_signature(key.alg, s64)
+    except PassRejected as exc:
+        raise StatusTokenInvalid("status list token signature is malformed") from exc
+    if not signature_ok(key.key, key.alg, signing_input, signature):
         raise StatusTokenInvalid("status list token signature does not verify")
     if payload.get("sub") != uri:
         raise StatusTokenInvalid("status list token is for another URI")

@@ -1,0 +1,116 @@
+"""Standing per persona per world: what the world reads, what the person sees and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from personae.crypto.pseudonyms import is_persona_id
+from personae.domain.moderation import Measure
+from personae.domain.persons import Assurance
+from personae.domain.standing import StandingInputs, Tier, standing
+from personae.errors import NotFound
+from personae.services.auth import PersonPrincipal, WorldPrincipal
+from personae.services.context import ServiceContext
+from personae.store.records import PersonaRecord
+from personae.store.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class MeasureInForce:
+    measure: str
+    ends_at: datetime | None
+
+
+@dataclass(frozen=True)
+class WorldStanding:
+    """What a world reads of its persona: the tier and the measures it must enforce."""
+
+    persona_id: str
+    tier: Tier
+    measures: list[MeasureInForce]
+
+
+@dataclass(frozen=True)
+class PersonStanding:
+    """What the person sees, per persona: the tier and why."""
+
+    persona_id: str
+    world_id: str
+    tier: Tier
+    reasons: list[str]
+    measures: list[MeasureInForce]
+
+
+def _inputs(
+    uow: UnitOfWork, persona: PersonaRecord, assurance: Assurance, now: datetime
+) -> StandingInputs:
+    """Conduct in the persona's own world only; age; assurance. Nothing else is read."""
+    return StandingInputs(
+        persona_age_days=max(0, (now - persona.created_at).days),
+        assurance=assurance,
+        upheld_decisions=uow.moderation.decisions.upheld_count(
+            persona.id, persona.world_id, Measure.NO_ACTION.value, "reversed"
+        ),
+        active_strike_weight=uow.moderation.strikes.active_weight(
+            persona.id, persona.world_id, now
+        ),
+    )
+
+
+def _measures(uow: UnitOfWork, persona_id: str, now: datetime) -> list[MeasureInForce]:
+    return [
+        MeasureInForce(s.measure, s.ends_at)
+        for s in uow.moderation.sanctions.in_force(persona_id, now)
+    ]
+
+
+class StandingService:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    def for_world(self, world: WorldPrincipal, persona_id: str) -> WorldStanding:
+        """A world's persona's standing; unknown and other worlds' personas are alike NotFound.
+
+        The assurance level is the one the person last confirmed for this persona
+        (``for_person``); IAL1 until then.
+        """
+        now = self.ctx.clock.now()
+        with self.ctx.uow(write=False) as uow:
+            persona = uow.personas.get(persona_id) if is_persona_id(persona_id) else None
+            if persona is None or persona.world_id != world.world_id:
+                raise NotFound("no such persona")
+            recorded = uow.moderation.assurance.get(persona.id)
+            assurance = Assurance(recorded) if recorded else Assurance.IAL1
+            result = standing(_inputs(uow, persona, assurance, now))
+            return WorldStanding(persona.id, result.tier, _measures(uow, persona.id, now))
+
+    def for_person(self, who: PersonPrincipal) -> list[PersonStanding]:
+        """The person's standing in each world they joined, with its reasons.
+
+        The person is present, so their assurance level is confirmed for each persona
+        here: that is what the world's read uses (no link from persona to person is kept).
+        """
+        now = self.ctx.clock.now()
+        with self.ctx.uow() as uow:
+            person = uow.persons.get(who.person_id)
+            if person is None:
+                raise NotFound("no such person")
+            assurance = Assurance(person.assurance)
+            candidates = [
+                self.ctx.pseudonyms.persona_id(w, who.person_id) for w in uow.worlds.ids()
+            ]
+            views = []
+            for persona in uow.personas.among(candidates):
+                uow.moderation.assurance.put(persona.id, assurance.value, now)
+                result = standing(_inputs(uow, persona, assurance, now))
+                views.append(
+                    PersonStanding(
+                        persona.id,
+                        persona.world_id,
+                        result.tier,
+                        list(result.reasons),
+                        _measures(uow, persona.id, now),
+                    )
+                )
+            return views

@@ -1,0 +1,372 @@
+"""Moderation repositories: policies, reports, cases, decisions, sanctions, strikes, appeals."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Table, func, insert, select, tuple_, update
+
+from personae.store import tables as t
+from personae.store.moderation_records import (
+    AppealRecord,
+    CaseRecord,
+    DecisionRecord,
+    NoteRecord,
+    PolicyRecord,
+    QueueCursor,
+    ReporterRecord,
+    ReportRecord,
+    SanctionRecord,
+    StrikeRecord,
+)
+
+R = TypeVar("R")
+
+# The records are part of this module's interface (services import them from here).
+__all__ = [
+    "AppealRecord",
+    "CaseRecord",
+    "DecisionRecord",
+    "ModerationRepos",
+    "NoteRecord",
+    "PolicyRecord",
+    "QueueCursor",
+    "ReportRecord",
+    "ReporterRecord",
+    "SanctionRecord",
+    "StrikeRecord",
+]
+
+
+class _Table:
+    """Insert a record, read records back: the column names are the record's fields."""
+
+    table: Table
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def _insert(self, record: Any) -> None:
+        self.conn.execute(insert(self.table).values(asdict(record)))
+
+    def _rows(
+        self, record_type: type[R], *where: Any, order: Sequence[Any] = (), limit: int | None = None
+    ) -> list[R]:
+        rows = self.conn.execute(select(self.table).where(*where).order_by(*order).limit(limit))
+        return [record_type(**row._mapping) for row in rows]
+
+    def _update(self, *where: Any, **values: Any) -> int:
+        return int(self.conn.execute(update(self.table).where(*where).values(**values)).rowcount)
+
+
+class Policies(_Table):
+    table = t.policies
+
+    def add(self, policy_id: str, record: PolicyRecord) -> None:
+        self.conn.execute(insert(self.table).values(id=policy_id, **asdict(record)))
+
+    def versions(self, scope: str) -> list[PolicyRecord]:
+        p = self.table.c
+        rows = self.conn.execute(
+            select(p.scope, p.version, p.clauses, p.published_at, p.published_by)
+            .where(p.scope == scope)
+            .order_by(p.version)
+        )
+        return [PolicyRecord(*row) for row in rows]
+
+    def in_force(self, scope: str, at: datetime) -> PolicyRecord | None:
+        """The newest version published at or before ``at``."""
+        p = self.table.c
+        row = self.conn.execute(
+            select(p.scope, p.version, p.clauses, p.published_at, p.published_by)
+            .where(p.scope == scope, p.published_at <= at)
+            .order_by(p.version.desc())
+            .limit(1)
+        ).first()
+        return PolicyRecord(*row) if row else None
+
+    def latest_version(self, scope: str) -> int:
+        p = self.table.c
+        q = select(func.max(p.version)).where(p.scope == scope)
+        return int(self.conn.execute(q).scalar_one_or_none() or 0)
+
+
+class Reports(_Table):
+    table = t.reports
+
+    def add(self, record: ReportRecord) -> None:
+        self._insert(record)
+
+    def get(self, report_id: str) -> ReportRecord | None:
+        found = self._rows(ReportRecord, self.table.c.id == report_id)
+        return found[0] if found else None
+
+    def for_case(self, case_id: str) -> list[ReportRecord]:
+        return self._rows(
+            ReportRecord, self.table.c.case_id == case_id, order=[self.table.c.received_at]
+        )
+
+    def mark_unfounded(self, case_id: str) -> int:
+        c = self.table.c
+        return self._update(c.case_id == case_id, c.unfounded.is_(False), unfounded=True)
+
+
+class Cases(_Table):
+    table = t.cases
+
+    def add(self, record: CaseRecord) -> None:
+        self._insert(record)
+
+    def get(self, case_id: str) -> CaseRecord | None:
+        found = self._rows(CaseRecord, self.table.c.id == case_id)
+        return found[0] if found else None
+
+    def open_for(self, open_key: str) -> CaseRecord | None:
+        found = self._rows(CaseRecord, self.table.c.open_key == open_key)
+        return found[0] if found else None
+
+    def fold(self, case_id: str, priority: int) -> None:
+        """One more report on an open case; its priority may rise (a lower number)."""
+        c = self.table.c
+        self._update(
+            c.id == case_id,
+            report_count=c.report_count + 1,
+            priority=func.min(c.priority, priority)
+            if self.conn.dialect.name == "sqlite"
+            else func.least(c.priority, priority),
+        )
+
+    def move(self, case_id: str, from_statuses: Sequence[str], **values: Any) -> bool:
+        """A conditional update: true only if the case was still in one of ``from_statuses``.
+
+        Two reviewers racing on one case both issue it; the database lets exactly
+        one of them match (a row lock on PostgreSQL, the write lock on SQLite).
+        """
+        c = self.table.c
+        return self._update(c.id == case_id, c.status.in_(list(from_statuses)), **values) == 1
+
+    def page(self, queue: str, limit: int, after: QueueCursor | None) -> list[CaseRecord]:
+        """One page of a queue in its order, read from the queue index."""
+        c = self.table.c
+        where = [c.queue == queue]
+        if after is not None:
+            where.append(
+                tuple_(c.priority, c.created_at, c.id)
+                > tuple_(after.priority, after.created_at, after.case_id)
+            )
+        rows = self.conn.execute(
+            select(self.table).where(*where).order_by(c.priority, c.created_at, c.id).limit(limit)
+        )
+        return [CaseRecord(**row._mapping) for row in rows]
+
+
+class Notes(_Table):
+    table = t.case_notes
+
+    def add(self, record: NoteRecord) -> None:
+        self._insert(record)
+
+    def for_case(self, case_id: str, visibility: str | None = None) -> list[NoteRecord]:
+        c = self.table.c
+        where = [c.case_id == case_id]
+        if visibility is not None:
+            where.append(c.visibility == visibility)
+        return self._rows(NoteRecord, *where, order=[c.created_at, c.id])
+
+
+class Decisions(_Table):
+    table = t.decisions
+
+    def add(self, record: DecisionRecord) -> None:
+        self._insert(record)
+
+    def get(self, decision_id: str) -> DecisionRecord | None:
+        found = self._rows(DecisionRecord, self.table.c.id == decision_id)
+        return found[0] if found else None
+
+    def for_case(self, case_id: str) -> DecisionRecord | None:
+        found = self._rows(DecisionRecord, self.table.c.case_id == case_id)
+        return found[0] if found else None
+
+    def for_personas(self, persona_ids: Sequence[str]) -> list[DecisionRecord]:
+        if not persona_ids:
+            return []
+        c = self.table.c
+        return self._rows(
+            DecisionRecord, c.persona_id.in_(list(persona_ids)), order=[c.decided_at.desc()]
+        )
+
+    def upheld_count(self, persona_id: str, world_id: str, no_action: str, reversed_: str) -> int:
+        c = self.table.c
+        q = select(func.count()).where(
+            c.persona_id == persona_id,
+            c.world_id == world_id,
+            c.measure != no_action,
+            c.status != reversed_,
+        )
+        return int(self.conn.execute(q).scalar_one())
+
+    def set_status(self, decision_id: str, status: str) -> None:
+        self._update(self.table.c.id == decision_id, status=status)
+
+    def set_outbox_event(self, decision_id: str, event_id: int) -> None:
+        self._update(self.table.c.id == decision_id, outbox_event_id=event_id)
+
+
+class Sanctions(_Table):
+    table = t.sanctions
+
+    def add(self, record: SanctionRecord) -> None:
+        self._insert(record)
+
+    def link_pass(self, sanction_id: str, pass_id: str) -> None:
+        self.conn.execute(
+            insert(t.sanction_passes).values(sanction_id=sanction_id, pass_id=pass_id)
+        )
+
+    def in_force(
+        self, persona_id: str, now: datetime, *, blocking: bool = False
+    ) -> list[SanctionRecord]:
+        c = self.table.c
+        where = [
+            c.persona_id == persona_id,
+            c.lifted_at.is_(None),
+            c.starts_at <= now,
+            c.ends_at.is_(None) | (c.ends_at > now),
+        ]
+        if blocking:
+            where.append(c.blocks_passes.is_(True))
+        return self._rows(SanctionRecord, *where, order=[c.starts_at])
+
+    def by_refs(self, refs: Sequence[bytes]) -> list[SanctionRecord]:
+        c = self.table.c
+        return self._rows(SanctionRecord, c.decision_ref.in_(list(refs)), c.lifted_at.is_(None))
+
+    def lift(self, sanction_id: str, now: datetime) -> None:
+        c = self.table.c
+        self._update(c.id == sanction_id, c.lifted_at.is_(None), lifted_at=now)
+
+    def passes_of(self, sanction_id: str) -> list[str]:
+        sp = t.sanction_passes.c
+        q = select(sp.pass_id).where(sp.sanction_id == sanction_id)
+        return list(self.conn.execute(q).scalars())
+
+    def unrevoke_pass(self, pass_id: str, by: str) -> bool:
+        """Clear a pass's revocation, only if moderation (``by``) revoked it."""
+        p = t.passes.c
+        result = self.conn.execute(
+            update(t.passes)
+            .where(p.id == pass_id, p.revoked_by == by)
+            .values(revoked_at=None, revoked_by=None)
+        )
+        return result.rowcount == 1
+
+
+class Strikes(_Table):
+    table = t.strikes
+
+    def add(self, record: StrikeRecord) -> None:
+        self._insert(record)
+
+    def active_weight(self, persona_id: str, world_id: str, now: datetime) -> int:
+        c = self.table.c
+        q = select(func.coalesce(func.sum(c.weight), 0)).where(
+            c.persona_id == persona_id,
+            c.world_id == world_id,
+            c.removed_at.is_(None),
+            c.expires_at > now,
+        )
+        return int(self.conn.execute(q).scalar_one())
+
+    def remove(self, decision_id: str, now: datetime) -> bool:
+        c = self.table.c
+        return (
+            self._update(c.decision_id == decision_id, c.removed_at.is_(None), removed_at=now) > 0
+        )
+
+
+class Appeals(_Table):
+    table = t.appeals
+
+    def add(self, record: AppealRecord) -> None:
+        self._insert(record)
+
+    def get(self, appeal_id: str) -> AppealRecord | None:
+        found = self._rows(AppealRecord, self.table.c.id == appeal_id)
+        return found[0] if found else None
+
+    def for_decision(self, decision_id: str) -> AppealRecord | None:
+        found = self._rows(AppealRecord, self.table.c.decision_id == decision_id)
+        return found[0] if found else None
+
+    def pending(self, limit: int) -> list[AppealRecord]:
+        c = self.table.c
+        return self._rows(AppealRecord, c.status == "pending", order=[c.filed_at], limit=limit)
+
+    def close(self, appeal_id: str, **values: Any) -> bool:
+        """Decide a pending appeal (conditional: one outcome per appeal)."""
+        c = self.table.c
+        return (
+            self._update(c.id == appeal_id, c.status == "pending", status="decided", **values) == 1
+        )
+
+
+class Reporters(_Table):
+    table = t.reporters
+
+    def get(self, reporter: str) -> ReporterRecord | None:
+        found = self._rows(ReporterRecord, self.table.c.reporter == reporter)
+        return found[0] if found else None
+
+    def count_unfounded(self, reporter: str, count: int) -> int:
+        """Add ``count`` manifestly unfounded reports; the reporter's new total."""
+        c = self.table.c
+        if not self._update(c.reporter == reporter, unfounded=c.unfounded + count):
+            self.conn.execute(
+                insert(self.table).values(
+                    reporter=reporter, unfounded=count, warned_at=None, deprioritised_until=None
+                )
+            )
+        found = self.get(reporter)
+        return found.unfounded if found else count
+
+    def mark(self, reporter: str, **values: datetime) -> None:
+        self._update(self.table.c.reporter == reporter, **values)
+
+
+class StandingAssurance(_Table):
+    table = t.standing_assurance
+
+    def put(self, persona_id: str, assurance: str, now: datetime) -> None:
+        c = self.table.c
+        if not self._update(c.persona_id == persona_id, assurance=assurance, recorded_at=now):
+            self.conn.execute(
+                insert(self.table).values(
+                    persona_id=persona_id, assurance=assurance, recorded_at=now
+                )
+            )
+
+    def get(self, persona_id: str) -> str | None:
+        c = self.table.c
+        q = select(c.assurance).where(c.persona_id == persona_id)
+        value = self.conn.execute(q).scalar_one_or_none()
+        return str(value) if value is not None else None
+
+
+class ModerationRepos:
+    """Every moderation repository on one connection (``uow.moderation``)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.policies = Policies(conn)
+        self.reports = Reports(conn)
+        self.cases = Cases(conn)
+        self.notes = Notes(conn)
+        self.decisions = Decisions(conn)
+        self.sanctions = Sanctions(conn)
+        self.strikes = Strikes(conn)
+        self.appeals = Appeals(conn)
+        self.reporters = Reporters(conn)
+        self.assurance = StandingAssurance(conn)

@@ -1,0 +1,226 @@
+"""The door check accepts genuine presentations and returns exactly what was disclosed."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import pytest
+from tests.unit.passes.pass_world import World, disclosure, handmade_pass, new_key
+
+from personae.crypto.jose import b64url_decode, b64url_encode
+from personae.crypto.statuslist import clear_bit, set_bit
+from personae.verify import (
+    REASONS,
+    PassRejected,
+    _door,
+    bind_presentation,
+    disclosable_claims,
+    select_disclosures,
+)
+
+
+def test_genuine_presentation_is_admitted(world: World) -> None:
+    verified = world.verify(world.present())
+    assert verified.persona_id == "PERSONA7"
+    assert verified.claims == {"age_over_18": True, "country": "NL"}
+    assert verified.vct == World.VCT
+    assert verified.issuer == World.ISSUER
+    assert verified.kid == "k1"
+    assert (verified.iat, verified.exp) == (World.NOW - 60, World.NOW + 3600)
+
+
+@pytest.mark.parametrize(("issuer_alg", "holder_alg"), [("ES256", "EdDSA"), ("EdDSA", "ES256")])
+def test_mixed_issuer_and_holder_algorithms(issuer_alg: str, holder_alg: str) -> None:
+    world = World(issuer_key=new_key(issuer_alg), holder_key=new_key(holder_alg))
+    assert world.verify(world.present()).claims == {"age_over_18": True, "country": "NL"}
+
+
+def test_undisclosed_claims_are_absent(world: World) -> None:
+    issued = world.issue()
+    assert world.verify(world.present(issued.sd_jwt, disclose=())).claims == {}
+    everything = world.verify(world.present(issued.sd_jwt, disclose=World.CLAIMS))
+    assert everything.claims == World.CLAIMS
+    only_band = world.verify(world.present(issued.sd_jwt, disclose=["age_band"]))
+    assert only_band.claims == {"age_band": "25-34"}
+
+
+def test_disclosable_claims_lists_what_a_pass_can_show(world: World) -> None:
+    assert disclosable_claims(world.issue().sd_jwt) == World.CLAIMS
+    with pytest.raises(ValueError, match="cannot disclose"):
+        world.present(disclose=["birth_date"])
+
+
+def test_time_can_be_an_aware_datetime(world: World) -> None:
+    presentation = world.present()
+    at = datetime.fromtimestamp(World.NOW, UTC)
+    assert world.door.verify(presentation, World.NONCE, at).persona_id == "PERSONA7"
+    with pytest.raises(ValueError, match="aware"):
+        world.door.verify(presentation, World.NONCE, datetime(2026, 1, 1))
+
+
+def test_revocation_and_reinstatement_take_effect_at_once(world: World) -> None:
+    presentation = world.present()
+    world.verify(presentation)
+    set_bit(world.status, 7)
+    world.rejects(presentation, "revoked")
+    clear_bit(world.status, 7)
+    world.verify(presentation)
+
+
+def test_other_indexes_do_not_affect_a_pass(world: World) -> None:
+    set_bit(world.status, 6)
+    set_bit(world.status, 8)
+    world.verify(world.present())
+
+
+def test_status_unavailable_for_an_unknown_list_or_index(world: World) -> None:
+    world.rejects(world.present(world.issue(status_idx=1 << 20).sd_jwt), "status_unavailable")
+    elsewhere = handmade_pass(world, {}, [], status={"status_list": {"idx": 1, "uri": "x:y"}})
+    world.rejects(world.present(elsewhere, disclose=()), "status_unavailable")
+
+
+def test_validity_window_with_skew(world: World) -> None:
+    presentation = world.present(world.issue(expires_at=World.NOW + 30).sd_jwt)
+    world.verify(presentation, now=World.NOW + 60)  # expired 30 s ago, within 60 s skew
+    world.rejects(presentation, "expired", now=World.NOW + 90)
+    future = world.present(world.issue(issued_at=World.NOW + 90).sd_jwt)
+    world.rejects(future, "not_yet_valid")
+    not_before = handmade_pass(world, {}, [], nbf=World.NOW + 120)
+    world.rejects(world.present(not_before, disclose=()), "not_yet_valid")
+
+
+def test_key_binding_freshness_window(world: World) -> None:
+    issued = world.issue()
+    door = world.make_door(kb_max_age=120, skew_seconds=10)
+    for age, ok in ((0, True), (130, True), (131, False), (-10, True), (-11, False)):
+        presentation = world.present(issued.sd_jwt, issued_at=World.NOW - age)
+        if ok:
+            door.verify(presentation, World.NONCE, World.NOW)
+        else:
+            with pytest.raises(PassRejected) as caught:
+                door.verify(presentation, World.NONCE, World.NOW)
+            assert caught.value.reason == "kb_stale"
+
+
+def test_accepted_credential_types(world: World) -> None:
+    presentation = world.present()
+    world.make_door(vcts=[World.VCT]).verify(presentation, World.NONCE, World.NOW)
+    door = world.make_door(vcts=["https://registry.example/vct/other-world"])
+    with pytest.raises(PassRejected) as caught:
+        door.verify(presentation, World.NONCE, World.NOW)
+    assert caught.value.reason == "wrong_vct"
+
+
+def _flip_signature(jwt: str) -> str:
+    signing_input, _, signature = jwt.rpartition(".")
+    raw = bytearray(b64url_decode(signature))
+    raw[10] ^= 1
+    return signing_input + "." + b64url_encode(bytes(raw))
+
+
+def test_a_door_that_saw_a_pass_still_checks_everything(world: World, alg: str) -> None:
+    issued = world.issue()
+    presentation = world.present(issued.sd_jwt)
+    world.verify(presentation)  # the door now remembers this pass
+    world.rejects(presentation, "kb_wrong_nonce", nonce="another")
+    world.rejects(presentation, "expired", now=World.NOW + 7200)
+    world.rejects(presentation, "kb_stale", now=World.NOW + 1000)
+    world.rejects(world.present(issued.sd_jwt, holder_key=new_key(alg)), "kb_bad_signature")
+    forged = _flip_signature(issued.jwt) + issued.sd_jwt[len(issued.jwt) :]
+    world.rejects(world.present(forged), "bad_signature")
+    set_bit(world.status, 7)
+    world.rejects(presentation, "revoked")
+
+
+def test_nested_and_array_disclosures_are_rebuilt(es_world: World) -> None:
+    street, street_digest = disclosure("salt-street", "street", "Canal 1")
+    city, city_digest = disclosure("salt-city", "city", "Utrecht")
+    fr, fr_digest = disclosure("salt-fr", "FR")
+    de, de_digest = disclosure("salt-de", "DE")
+    _, decoy = disclosure("decoy")
+    # A recursive disclosure: the whole address is disclosable, and inside it, the street.
+    address, address_digest = disclosure(
+        "salt-address", "address", {"_sd": [street_digest], "country": "NL"}
+    )
+    sd_jwt = handmade_pass(
+        es_world,
+        {
+            "_sd": sorted([address_digest, decoy]),
+            "home": {"_sd": [city_digest], "planet": "Earth"},
+            "nationalities": [{"...": fr_digest}, {"...": de_digest}, "plain"],
+        },
+        [street, city, fr, de, address],
+    )
+    everything = es_world.verify(
+        es_world.present(sd_jwt, disclose=["address", "home", "nationalities"])
+    )
+    assert everything.claims == {
+        "address": {"street": "Canal 1", "country": "NL"},
+        "home": {"city": "Utrecht", "planet": "Earth"},
+        "nationalities": ["FR", "DE", "plain"],
+    }
+    partial = bind_presentation(
+        "~".join((sd_jwt.split("~")[0], fr, address, "")),
+        es_world.holder_key,
+        audience=World.AUDIENCE,
+        nonce=World.NONCE,
+        issued_at=World.NOW,
+    )
+    assert es_world.verify(partial).claims == {
+        "address": {"country": "NL"},
+        "home": {"planet": "Earth"},
+        "nationalities": ["FR", "plain"],
+    }
+    # The street without the address that holds its digest: nothing signed refers to it.
+    orphan = bind_presentation(
+        "~".join((sd_jwt.split("~")[0], street, "")),
+        es_world.holder_key,
+        audience=World.AUDIENCE,
+        nonce=World.NONCE,
+        issued_at=World.NOW,
+    )
+    es_world.rejects(orphan, "digest_not_found")
+
+
+def test_select_disclosures_keeps_issued_order_and_nested_parts(es_world: World) -> None:
+    inner, inner_digest = disclosure("s1", "inner", 1)
+    outer, outer_digest = disclosure("s2", "outer", {"_sd": [inner_digest]})
+    other, other_digest = disclosure("s3", "other", 2)
+    sd_jwt = handmade_pass(es_world, {"_sd": [outer_digest, other_digest]}, [inner, outer, other])
+    chosen = select_disclosures(sd_jwt, ["outer"])
+    assert chosen.split("~")[1:-1] == [inner, outer]
+
+
+def test_reason_codes_are_documented() -> None:
+    assert {"malformed", "bad_signature", "kb_sd_hash", "revoked"} <= REASONS
+    assert repr(PassRejected("revoked")) == "PassRejected('revoked')"
+
+
+def test_door_memory_is_bounded_and_only_holds_verified_passes(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_door, "PASS_CACHE_SIZE", 2)
+    door = world.make_door()
+    refused = world.present()
+    with pytest.raises(PassRejected):
+        door.verify(refused, "wrong nonce", World.NOW)
+    assert not door._passes and not door._holder_keys and not door._disclosures
+    presentations = [world.present() for _ in range(3)]
+    for presentation in presentations:
+        door.verify(presentation, World.NONCE, World.NOW)
+    assert len(door._passes) == 2
+    for presentation in presentations:  # the evicted one is simply parsed again
+        assert door.verify(presentation, World.NONCE, World.NOW).persona_id == "PERSONA7"
+
+
+def test_concurrent_door_checks(es_world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_door, "PASS_CACHE_SIZE", 3)
+    presentations = [es_world.present() for _ in range(8)]
+    door = es_world.make_door()
+
+    def check(i: int) -> str:
+        return door.verify(presentations[i % 8], World.NONCE, World.NOW).persona_id
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert set(pool.map(check, range(200))) == {"PERSONA7"}
