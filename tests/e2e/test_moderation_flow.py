@@ -147,6 +147,14 @@ def test_report_decision_door_appeal_reversal(services: Services, client: TestCl
         entry = json.loads(raw)
         assert entry["type"] == f"moderation.{kind}" and persona not in raw.decode()
         assert entry["subject"] == commitment(bytes.fromhex(ref["commitment_salt"]), persona)
+    # The notices in the inbox carry the same reference: log index and salt.
+    for notice in _inbox(client, alice, "moderation.decision") + _inbox(
+        client, alice, "moderation.appeal_outcome"
+    ):
+        assert notice["log_index"] is not None, notice["kind"]
+        [(_, raw)] = log.entries(notice["log_index"], notice["log_index"] + 1)
+        subject = json.loads(raw)["subject"]
+        assert subject == commitment(bytes.fromhex(notice["commitment_salt"]), persona)
     assert (
         client.get(f"/v1/moderation/cases/{case_id}", headers=mod).json()["case"]["status"]
         == "closed"

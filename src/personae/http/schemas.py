@@ -195,6 +195,12 @@ class NoticeOut(_Out):
     created_at: datetime
     read_at: datetime | None
     body: dict[str, Any]
+    log_index: int | None = Field(
+        description="Index of the transparency-log entry for this act, once it is logged"
+    )
+    commitment_salt: str | None = Field(
+        description="Hex salt: the entry's subject is SHA-256(salt ‖ persona id)"
+    )
 
 
 # -- moderation -----------------------------------------------------------------

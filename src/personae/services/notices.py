@@ -12,6 +12,7 @@ from personae.errors import NotFound
 from personae.services.auth import PersonPrincipal
 from personae.services.context import ServiceContext
 from personae.store.records import NoticeRecord
+from personae.store.translog_repo import TranslogRepo
 from personae.store.uow import UnitOfWork
 
 
@@ -24,6 +25,10 @@ class NoticeView:
     read_at: datetime | None
     body: dict[str, Any]
     outbox_event_id: int | None
+    log_index: int | None
+    """Where the act this notice reports sits in the transparency log, once sequenced."""
+    commitment_salt: str | None
+    """Hex salt: SHA-256(salt ‖ persona id) is the entry's commitment, for the person to check."""
 
 
 def post_notice(
@@ -64,23 +69,36 @@ class NoticeService:
 
     def inbox(self, who: PersonPrincipal, limit: int = 200) -> list[NoticeView]:
         now = self.ctx.clock.now()
+        views = []
         with self.ctx.uow(write=False) as uow:
             records = uow.notices.delivered_to(self._owners(uow, who.person_id), now, limit)
-        views = []
-        for record in records:
-            body = self.ctx.vault.open(record.owner, {record.id: record.sealed})[record.id]
-            kind, _, ident = record.owner.partition(":")
-            views.append(
-                NoticeView(
-                    record.id,
-                    record.kind,
-                    ident if kind == "persona" else None,
-                    record.created_at,
-                    record.read_at,
-                    body,
-                    record.outbox_event_id,
+            log = TranslogRepo(uow.conn)
+            salts: dict[str, dict[int, bytes]] = {}
+            for record in records:
+                body = self.ctx.vault.open(record.owner, {record.id: record.sealed})[record.id]
+                kind, _, ident = record.owner.partition(":")
+                persona_id = ident if kind == "persona" else None
+                index = salt = None
+                if record.outbox_event_id is not None:
+                    index = log.leaf_index_of(record.outbox_event_id)
+                if index is not None and persona_id is not None:
+                    if persona_id not in salts:
+                        salts[persona_id] = dict(log.salts_for(persona_id))
+                    found = salts[persona_id].get(index)
+                    salt = found.hex() if found is not None else None
+                views.append(
+                    NoticeView(
+                        record.id,
+                        record.kind,
+                        persona_id,
+                        record.created_at,
+                        record.read_at,
+                        body,
+                        record.outbox_event_id,
+                        index,
+                        salt,
+                    )
                 )
-            )
         return views
 
     def mark_read(self, who: PersonPrincipal, notice_id: str) -> None:
