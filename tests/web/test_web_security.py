@@ -10,6 +10,7 @@ from tests.web.helpers import csrf, sign_up, staff_member, staff_sign_in
 
 from personae.bootstrap import Services
 from personae.domain.staff import Role
+from personae.services.totp import totp
 from personae.web.security import CSP, PRE_COOKIE, SESSION_COOKIE
 
 
@@ -145,9 +146,13 @@ def test_navigation_follows_the_role_and_the_server_enforces_it(
 def test_a_password_only_staff_token_does_not_open_the_pages(
     services: Services, client: TestClient
 ) -> None:
-    staff_member(services, "mod.one", Role.MODERATOR)
-    api = client.post("/v1/staff/sessions", json={"username": "mod.one", "password": PASSWORD})
+    secret = staff_member(services, "mod.one", Role.MODERATOR)
+    body = {"username": "mod.one", "password": PASSWORD}
+    assert client.post("/v1/staff/sessions", json=body).status_code == 401  # enrolled: code too
+    code = totp(bytes.fromhex(secret), services.ctx.clock.now().timestamp())
+    api = client.post("/v1/staff/sessions", json={**body, "code": code})
     assert api.status_code == 201
+    # An API token (a bearer credential) still does not open the pages.
     client.cookies.set(SESSION_COOKIE, api.json()["token"])
     assert client.get("/staff/queue").status_code == 401
     client.cookies.set(SESSION_COOKIE, api.json()["token"] + ".forged-mac")

@@ -39,6 +39,9 @@ class SignInIn(_In):
 class StaffSignInIn(_In):
     username: str = Field(max_length=64)
     password: str = Field(max_length=512)
+    code: str | None = Field(
+        default=None, max_length=16, description="TOTP code (required once enrolled)"
+    )
 
 
 class SessionOut(_Out):

@@ -82,16 +82,6 @@ class AuthService:
                 raise NotAuthenticated(_FAILED)
             return open_session(self.ctx, uow, "person", person.id)
 
-    def staff_sign_in(self, username: str, password: str) -> IssuedSession:
-        if len(password) > MAX_SECRET_LENGTH or len(username) > 64:
-            raise NotAuthenticated("username or password is wrong")
-        with self.ctx.uow() as uow:
-            member = uow.staff.by_username(username.strip().lower())
-            ok = self.ctx.passwords.verify(member.password_hash if member else None, password)
-            if member is None or not ok:
-                raise NotAuthenticated("username or password is wrong")
-            return open_session(self.ctx, uow, "staff", member.id)
-
     def _session(self, uow: UnitOfWork, token: str, kind: str) -> str:
         record = uow.sessions.get(tokens.token_hash(token))
         if record is None or record.principal_kind != kind:

@@ -103,6 +103,17 @@ class StaffTwoFactorService:
 
     def sign_in(self, username: str, password: str, code: str) -> IssuedSession:
         """A staff session only with the password and a fresh code; one answer for every failure."""
+        return self._sign_in(username, password, code, enrolment_required=True)
+
+    def api_sign_in(self, username: str, password: str, code: str | None) -> IssuedSession:
+        """The API's staff sign-in: an enrolled member (every `create-staff` account) must
+        give a fresh code; only accounts made in-process without enrolment (demo
+        seeds, tests) sign in with the password alone."""
+        return self._sign_in(username, password, code or "", enrolment_required=False)
+
+    def _sign_in(
+        self, username: str, password: str, code: str, *, enrolment_required: bool
+    ) -> IssuedSession:
         if len(password) > MAX_SECRET_LENGTH or len(username) > 64 or len(code) > 16:
             raise NotAuthenticated(_FAILED)
         now = self.ctx.clock.now()
@@ -110,15 +121,16 @@ class StaffTwoFactorService:
             member = uow.staff.by_username(username.strip().lower())
             ok = self.ctx.passwords.verify(member.password_hash if member else None, password)
             enrolled = uow.staff_totp.get(member.id) if member else None
-            if member is None or not ok or enrolled is None:
+            if member is None or not ok or (enrolled is None and enrolment_required):
                 raise NotAuthenticated(_FAILED)
-            owner = staff_owner(member.id)
-            secret = bytes.fromhex(
-                self.ctx.vault.open(owner, {"totp": enrolled.sealed_secret})["totp"]
-            )
-            step = matching_step(secret, code.strip(), now.timestamp())
-            if step is None or step <= enrolled.last_step:
-                raise NotAuthenticated(_FAILED)
-            if not uow.staff_totp.advance(member.id, enrolled.last_step, step):
-                raise NotAuthenticated(_FAILED)  # a concurrent sign-in used this code
+            if enrolled is not None:
+                owner = staff_owner(member.id)
+                secret = bytes.fromhex(
+                    self.ctx.vault.open(owner, {"totp": enrolled.sealed_secret})["totp"]
+                )
+                step = matching_step(secret, code.strip(), now.timestamp())
+                if step is None or step <= enrolled.last_step:
+                    raise NotAuthenticated(_FAILED)
+                if not uow.staff_totp.advance(member.id, enrolled.last_step, step):
+                    raise NotAuthenticated(_FAILED)  # a concurrent sign-in used this code
             return open_session(self.ctx, uow, "staff", member.id)

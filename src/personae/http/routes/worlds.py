@@ -38,7 +38,9 @@ def get_world(svc: ServicesDep, world_id: str = Path(max_length=64)) -> WorldOut
 
 @router.post("/staff/sessions", status_code=status.HTTP_201_CREATED, tags=["staff"])
 def staff_sign_in(body: StaffSignInIn, svc: ServicesDep) -> SessionOut:
-    return SessionOut.model_validate(svc.auth.staff_sign_in(body.username, body.password))
+    """Staff sign-in: password, and the TOTP code of every enrolled account."""
+    session = svc.two_factor.api_sign_in(body.username, body.password, body.code)
+    return SessionOut.model_validate(session)
 
 
 @router.post("/admin/worlds", status_code=status.HTTP_201_CREATED, tags=["staff"])
