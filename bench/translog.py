@@ -18,15 +18,15 @@ trees are built from the very same entry bytes (their roots must equal ours).
 Each side answers K random inclusion proofs and K random consistency proofs
 against the full tree twice: first from cold caches (a freshly built tree, a
 fresh service), then K more of each once warm (both keep caches: ours the
-immutable subtree hashes of level >= 6, at most 65,536; pymerkle its subroots
+immutable subtree hashes of level >= 5, at most 65,536; pymerkle its subroots
 of width >= 128). The 4x target is read on the warm figures. Ours go through
 the service call an HTTP handler makes (one pooled connection and one indexed
 query per proof; K = 10,000, 3,000 with --quick). Every proof of ours is then
 checked by the RFC 9162 verifier against the signed checkpoint's root (old roots
 from pymerkle's in-memory tree, an independent implementation); pymerkle's
 inclusion proofs too (its path minus the leaf itself), its consistency proofs by
-pymerkle's own verifier (they are not RFC 9162 proofs). Finally the full self-check `serve`
-runs at start-up is timed on the stored log.
+pymerkle's own verifier (they are not RFC 9162 proofs). Finally the full
+self-check that `serve` runs at start-up is timed on the stored log.
 """
 
 from __future__ import annotations

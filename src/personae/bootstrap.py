@@ -27,6 +27,7 @@ from personae.services.export import ExportService
 from personae.services.holds import HoldService
 from personae.services.lawful_access import LawfulAccessService, LawfulSettings
 from personae.services.moderation import CaseService
+from personae.services.moderation_retention import ModerationSweep
 from personae.services.notices import NoticeService
 from personae.services.passes import PassService
 from personae.services.policies import PolicyService
@@ -123,7 +124,12 @@ class _Privacy:
             ctx, passes, policy.periods[RecordClass.ERASURE_GRACE], purges=[forget_personas]
         )
         retention = RetentionService(
-            ctx, policy, erasure, lawful, batch_size=settings.retention_batch_size
+            ctx,
+            policy,
+            erasure,
+            lawful,
+            batch_size=settings.retention_batch_size,
+            class_sweeps={RecordClass.MODERATION: ModerationSweep(ctx)},
         )
         return _Privacy(lawful, HoldService(ctx), erasure, ExportService(ctx), retention)
 

@@ -11,7 +11,6 @@ from starlette.testclient import TestClient
 
 from personae.bootstrap import Services
 from personae.domain.events import Event, EventType
-from personae.services.transparency import MAX_ENTRIES_PAGE
 from personae.store import tables as t
 from personae.store.translog_repo import TranslogRepo
 from personae.translog.checkpoint import parse_checkpoint
@@ -83,16 +82,15 @@ def test_checkpoint_entries_and_proofs_verify_with_the_public_key(
     assert eight["hashes"] == []
 
 
-def test_a_page_of_entries_is_bounded(client: TestClient, services: Services) -> None:
+def test_a_page_of_entries_is_bounded(
+    client: TestClient, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _log(services, 3)
-    monkey = pytest.MonkeyPatch()
-    monkey.setattr("personae.services.transparency.MAX_ENTRIES_PAGE", 2)
-    try:
-        page = client.get("/v1/log/entries", params={"start": 0, "end": 3}).json()["entries"]
-    finally:
-        monkey.undo()
+    monkeypatch.setattr("personae.services.transparency.MAX_ENTRIES_PAGE", 2)
+    page = client.get("/v1/log/entries", params={"start": 0, "end": 3}).json()["entries"]
     assert [e["index"] for e in page] == [0, 1]
-    assert MAX_ENTRIES_PAGE == 1000
+    rest = client.get("/v1/log/entries", params={"start": 2, "end": 3}).json()["entries"]
+    assert [e["index"] for e in rest] == [2]
 
 
 @pytest.mark.parametrize(

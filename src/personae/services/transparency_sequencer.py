@@ -106,6 +106,10 @@ class LogSequencer:
     ) -> Sequenced:
         """Log every pending event, one transaction per batch; the checkpoint left at the end."""
         size = batch_size or self.batch_size
+        with self.snapshot() as repo:  # idle: no write lock taken
+            head = repo.latest_checkpoint()
+            if head is not None and not repo.pending(1):
+                return Sequenced(0, 0, head.size, head.root_hash)
         events = batches = 0
         while True:
             count, head = self._sequence_batch(size, after_leaves)
@@ -122,13 +126,13 @@ class LogSequencer:
             repo = TranslogRepo(uow.conn)
             repo.lock_for_sequencing()
             head = repo.latest_checkpoint()
+            pending = repo.pending(batch_size)
+            if head is not None and not pending:
+                return 0, head
             # Read once the head is: a key is stored before it signs, so the one that
             # signed the head is among these, whichever process rotated it.
             keys = self.keys()
             signer = ed25519(keys[0])
-            pending = repo.pending(batch_size)
-            if head is not None and not pending:
-                return 0, head
             compact = self._check_head(repo, head, keys)
             first = compact.size
             try:

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Table, func, insert, select, tuple_, update
+from sqlalchemy import (
+    Connection,
+    Table,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 
 from personae.store import tables as t
 from personae.store.moderation_records import (
@@ -30,6 +42,7 @@ __all__ = [
     "AppealRecord",
     "CaseRecord",
     "DecisionRecord",
+    "ExpiredCase",
     "ModerationRepos",
     "NoteRecord",
     "PolicyRecord",
@@ -356,6 +369,99 @@ class StandingAssurance(_Table):
         return str(value) if value is not None else None
 
 
+@dataclass(frozen=True)
+class ExpiredCase:
+    """A case past its retention: its decision (None for a case closed without one)."""
+
+    case_id: str
+    persona_id: str
+    decision_id: str | None
+    scope: str | None
+    starts_at: datetime | None
+
+
+class ModerationExpiry:
+    """The retention sweep's reads and deletes over whole cases (``uow.moderation.expiry``)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def expired_cases(
+        self, cutoff: datetime, now: datetime, after: str | None, limit: int
+    ) -> list[ExpiredCase]:
+        """The next ``limit`` cases, by id after ``after``, whose records have expired.
+
+        A decided case has expired when its appeal window closed before ``cutoff``,
+        no appeal of it is pending and no strike of it still counts at ``now``; a case
+        closed without a decision, when it closed (or, failing that, opened) before
+        ``cutoff``. Undecided cases never expire. Sanctions and holds are the caller's.
+        """
+        c, d, a, s = t.cases.c, t.decisions.c, t.appeals.c, t.strikes.c
+        pending = exists().where(a.decision_id == d.id, a.status == "pending")
+        striking = exists().where(s.decision_id == d.id, s.removed_at.is_(None), s.expires_at > now)
+        q = (
+            select(c.id, c.persona_id, d.id, d.scope, d.starts_at)
+            .select_from(t.cases.outerjoin(t.decisions, d.case_id == c.id))
+            .where(
+                or_(
+                    and_(d.id.is_not(None), d.appeal_deadline < cutoff, ~pending, ~striking),
+                    and_(
+                        d.id.is_(None),
+                        c.status == "closed",
+                        func.coalesce(c.decided_at, c.created_at) < cutoff,
+                    ),
+                )
+            )
+        )
+        if after is not None:
+            q = q.where(c.id > after)
+        rows = self.conn.execute(q.order_by(c.id).limit(limit))
+        return [ExpiredCase(*row) for row in rows]
+
+    def reporters_of(self, case_ids: Sequence[str]) -> list[tuple[str, str]]:
+        """(case id, reporter address) of every report on these cases."""
+        if not case_ids:
+            return []
+        r = t.reports.c
+        q = select(r.case_id, r.reporter).where(r.case_id.in_(list(case_ids)))
+        return [(str(case_id), str(reporter)) for case_id, reporter in self.conn.execute(q)]
+
+    def sanction_candidates(
+        self, refs: Sequence[bytes], starts: Sequence[datetime]
+    ) -> list[SanctionRecord]:
+        """Sanctions naming one of ``refs``, or starting at one of ``starts`` (the caller
+        tells which of the latter belong to a decision by recomputing their refs)."""
+        c = t.sanctions.c
+        where = [c.decision_ref.in_(list(refs))] if refs else []
+        if starts:
+            where.append(c.starts_at.in_(list(starts)))
+        if not where:
+            return []
+        rows = self.conn.execute(select(t.sanctions).where(or_(*where)).order_by(c.id))
+        return [SanctionRecord(**row._mapping) for row in rows]
+
+    def delete_cases(
+        self, case_ids: Sequence[str], decision_ids: Sequence[str], sanction_ids: Sequence[str]
+    ) -> int:
+        """Delete these cases with everything that hangs off them, children first; rows deleted."""
+        steps: list[tuple[Table, Any, Sequence[str]]] = [
+            (t.sanction_passes, t.sanction_passes.c.sanction_id, sanction_ids),
+            (t.sanctions, t.sanctions.c.id, sanction_ids),
+            (t.strikes, t.strikes.c.decision_id, decision_ids),
+            (t.appeals, t.appeals.c.decision_id, decision_ids),
+            (t.decisions, t.decisions.c.id, decision_ids),
+            (t.case_notes, t.case_notes.c.case_id, case_ids),
+            (t.reports, t.reports.c.case_id, case_ids),
+            (t.cases, t.cases.c.id, case_ids),
+        ]
+        deleted = 0
+        for table, column, keys in steps:
+            if keys:
+                result = self.conn.execute(delete(table).where(column.in_(list(keys))))
+                deleted += int(result.rowcount)
+        return deleted
+
+
 class ModerationRepos:
     """Every moderation repository on one connection (``uow.moderation``)."""
 
@@ -370,3 +476,4 @@ class ModerationRepos:
         self.appeals = Appeals(conn)
         self.reporters = Reporters(conn)
         self.assurance = StandingAssurance(conn)
+        self.expiry = ModerationExpiry(conn)

@@ -300,16 +300,17 @@ class ProofNodes:
     """The stored nodes proofs read: one query per proof, for what is not cached.
 
     Complete subtrees never change once stored, so those of level >= ``min_level``
-    are kept in memory (at most ``max_nodes``: a tree of 1M leaves has ~31k of
-    level >= 6); the few lower ones a proof needs come in one indexed query.
+    are kept in memory (at most ``max_nodes``, ~8 MB: a tree of 1M leaves has ~62k
+    of level >= 5); the few lower ones a proof needs come in one indexed query.
     """
 
-    def __init__(self, engine: Engine, min_level: int = 6, max_nodes: int = 1 << 16) -> None:
+    def __init__(self, engine: Engine, min_level: int = 5, max_nodes: int = 1 << 16) -> None:
         self.engine = engine
         self.min_level = min_level
         self.max_nodes = max_nodes
         self._cache: dict[tuple[int, int], bytes] = {}
         self._marker = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        self._reached = 0  # the log is known to hold at least this many leaves
 
     def reader(self, keys: Sequence[tuple[int, int]], size: int) -> NodeLookup | None:
         """A ``NodeReader`` holding nodes ``(level, index)`` of the tree of ``size`` leaves;
@@ -322,19 +323,23 @@ class ProofNodes:
                 wanted.append(key)
             else:
                 values[key] = value
-        # The tree's last leaf comes with the proof's nodes: it is stored exactly when
-        # the log has reached ``size`` (leaves are only written with their checkpoint).
-        last = (0, size - 1)
-        if size:
+        # Until the log is known to have reached ``size``, the tree's last leaf comes
+        # with the proof's nodes: it is stored exactly when the log has that many
+        # leaves (leaves are only written with their checkpoint, and never removed).
+        check = size > self._reached
+        if wanted or check:
             # A bare pooled driver connection: one statement needs no SQLAlchemy
             # transaction (its pool resets the connection on return).
             raw = self.engine.raw_connection()
             try:
-                found = _nodes(raw.driver_connection, [*wanted, last], self._marker)
+                last = [(0, size - 1)] if check else []
+                found = _nodes(raw.driver_connection, [*wanted, *last], self._marker)
             finally:
                 raw.close()
-            if last not in found:
-                return None
+            if check:
+                if last[0] not in found:
+                    return None
+                self._reached = max(self._reached, size)
             values.update(found)
             if len(cache) < self.max_nodes:
                 cache.update((k, v) for k, v in found.items() if k[0] >= self.min_level)

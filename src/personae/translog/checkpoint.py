@@ -84,7 +84,8 @@ def verifier_key(name: str, public_key: Ed25519PublicKey) -> str:
 
 def parse_verifier_key(text: str) -> VerifierKey:
     """Parse and check a ``<name>+<hex key ID>+<base64(0x01 || public key)>`` verifier key."""
-    parts = text.split("+")
+    # Key names hold no "+", but standard base64 may: only the first two split.
+    parts = text.split("+", 2)
     if len(parts) != 3:
         raise CheckpointError("a verifier key is <name>+<hex key ID>+<base64 key>")
     name, id_hex, key_b64 = parts

@@ -12,18 +12,24 @@ node), by asking for the exact list.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 Key = tuple[int, int]
 """A node as ``(level, index)``: leaves ``[index * 2**level, (index + 1) * 2**level)``."""
 
 
-def frontier(size: int) -> list[Key]:
-    """The complete subtrees tiling ``[0, size)``, largest first (``merkle.frontier_node_ids``)."""
+@lru_cache(maxsize=64)
+def frontier(size: int) -> tuple[Key, ...]:
+    """The complete subtrees tiling ``[0, size)``, largest first (``merkle.frontier_node_ids``).
+
+    Proofs are mostly asked of the latest sizes: they are remembered.
+    """
     keys, start = [], 0
     for level in reversed(range(size.bit_length())):
         if size >> level & 1:
             keys.append((level, start >> level))
             start += 1 << level
-    return keys
+    return tuple(keys)
 
 
 def siblings(leaf: int, size: int) -> list[Key]:
@@ -39,11 +45,11 @@ def siblings(leaf: int, size: int) -> list[Key]:
 
 def inclusion_candidates(index: int, size: int) -> list[Key]:
     """A superset of the nodes the inclusion proof of ``index`` in ``size`` leaves reads."""
-    return siblings(index, size) + frontier(size)
+    return [*siblings(index, size), *frontier(size)]
 
 
 def consistency_candidates(old: int, new: int) -> list[Key]:
     """A superset of the nodes the consistency proof from ``old`` to ``new`` leaves reads."""
     if old in (0, new):
         return []
-    return siblings(old - 1, new) + frontier(old) + frontier(new)
+    return [*siblings(old - 1, new), *frontier(old), *frontier(new)]

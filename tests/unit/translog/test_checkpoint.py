@@ -323,3 +323,20 @@ def test_sign_note_refuses_text_it_could_not_open(log_key: Ed25519PrivateKey) ->
         sign_note("tab\there\n", ORIGIN, log_key)
     with pytest.raises(CheckpointError, match="key name"):
         sign_note("fine\n", "bad name", log_key)
+
+
+def test_verifier_keys_whose_base64_holds_a_plus_parse() -> None:
+    """Standard base64 may contain "+", the field separator: only the first two split."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from personae.translog.checkpoint import parse_verifier_key, verifier_key
+
+    seen_plus = 0
+    for _ in range(64):
+        public = Ed25519PrivateKey.generate().public_key()
+        text = verifier_key("example.org/log", public)
+        if "+" in text.split("+", 2)[2]:
+            seen_plus += 1
+        parsed = parse_verifier_key(text)
+        assert parsed.public_key.public_bytes_raw() == public.public_bytes_raw()
+    assert seen_plus > 0  # 64 random keys: about half carry a "+" in their base64
