@@ -162,3 +162,17 @@ def test_a_lawful_request_needs_a_second_officer(services: Services, client: Tes
     assert executed.status_code == 200 and "signed package" in executed.text
     package = two.get(path + "/package")
     assert package.status_code == 200 and package.text.count(".") == 2
+
+
+def test_the_retention_page_shows_periods_and_the_last_sweeps(
+    services: Services, client: TestClient
+) -> None:
+    auditor = TestClient(client.app)
+    staff_sign_in(auditor, services, "aud.one", staff_member(services, "aud.one", Role.AUDITOR))
+    before = auditor.get("/staff/retention")
+    assert before.status_code == 200
+    assert "Retention periods" in before.text and "No sweep has run yet." in before.text
+    services.retention.sweep()
+    after = auditor.get("/staff/retention")
+    assert "What each recent sweep deleted" in after.text
+    assert "No sweep has run yet." not in after.text

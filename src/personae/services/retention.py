@@ -74,6 +74,12 @@ class RetentionService:
         self.lawful = lawful
         self.batch_size = batch_size
 
+    def recent_sweeps(self, limit: int = 10) -> list[tuple[datetime, dict[str, Any]]]:
+        """When the last sweeps ran and what each deleted (from their accountability events)."""
+        with self.ctx.uow(write=False) as uow:
+            events = uow.outbox.recent_of_type(EventType.RETENTION_SWEPT.value, limit)
+        return [(event.occurred_at, dict(event.payload)) for event in events]
+
     def sweep(self, batch_size: int | None = None) -> SweepReport:
         """Delete every expired record not under a hold; logs and records a summary."""
         batch = batch_size or self.batch_size

@@ -393,6 +393,17 @@ class Outbox(_Repo):
         )
         return [OutboxRecord(*row) for row in rows]
 
+    def recent_of_type(self, kind: str, limit: int) -> list[OutboxRecord]:
+        """The newest events of one type, newest first (e.g. the last retention sweeps)."""
+        o = t.outbox_events
+        rows = self.conn.execute(
+            select(o.c.id, o.c.type, o.c.occurred_at, o.c.payload)
+            .where(o.c.type == kind)
+            .order_by(o.c.id.desc())
+            .limit(limit)
+        )
+        return [OutboxRecord(*row) for row in rows]
+
     def all(self) -> list[OutboxRecord]:
         o = t.outbox_events
         rows = self.conn.execute(

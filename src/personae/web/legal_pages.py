@@ -284,4 +284,5 @@ def retention(who: ViewerDep) -> Response:
         title="Retention",
         periods=periods,
         interval=who.svc.settings.retention_sweep_interval_seconds,
+        sweeps=who.svc.retention.recent_sweeps(),
     )
