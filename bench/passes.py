@@ -1,6 +1,6 @@
 """World passes, side by side: issuing and door checks against their anchors.
 
-    python bench/passes.py [--quick]
+    python -m bench.passes [--quick]
 
 Anchors, measured in the same run on the same data:
 
@@ -9,6 +9,9 @@ Anchors, measured in the same run on the same data:
   issuer JWT and the KB-JWT; target ``DoorCheck.verify`` rate >= 0.8x that.
 - door check: the ``sd-jwt`` reference verifier on the same presentations; target >= 3x.
 - issuing: the ``sd-jwt`` reference issuer with the same 10 claims; target >= 3x.
+- the online door check under load beside ``/healthz`` on the same server
+  (bench/door_online.py); target >= 0.7x the limit implied by the trivial
+  endpoint plus two verifies.
 
 "again" is a pass the door has verified before (a returning visitor: the door
 reuses the decoded issuer JWT, holder key and disclosures, and still runs every
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import math
 import timeit
 from collections.abc import Callable
@@ -34,6 +38,7 @@ from sd_jwt.common import SDObj
 from sd_jwt.issuer import SDJWTIssuer
 from sd_jwt.verifier import SDJWTVerifier
 
+from bench import door_online
 from personae.crypto.jose import b64url_decode, public_jwk
 from personae.crypto.sdjwt import issue_pass
 from personae.crypto.statuslist import new_status_list
@@ -214,6 +219,33 @@ def main() -> None:
         f"{'issue, 10 claims':40s} {issue:8.0f}/s"
         f"  {issue / ref_issue:.1f}x sd-jwt issuer (>= 3) at {ref_issue:.0f}/s"
     )
+    online = door_online.measure(args.quick)
+    print(
+        f"online door check: {online['door_check']} beside healthz {online['healthz']}; "
+        f"{online['ratio_to_limit']} of the implied limit (>= 0.7)"
+    )
+    figures: dict[str, object] = {
+        "bench": "passes",
+        "quick": args.quick,
+        "rates_per_s": {k: round(v, 1) for k, v in rates.items()},
+        "ratios": {
+            "door_some_vs_raw": round(rates["door_some"] / raw, 3),
+            "door_every_vs_raw": round(rates["door_every"] / raw, 3),
+            "door_first_vs_raw": round(rates["door_first"] / raw, 3),
+            "door_some_vs_reference": round(rates["door_some"] / rates["ref_some"], 3),
+            "door_every_vs_reference": round(rates["door_every"] / rates["ref_every"], 3),
+            "door_first_vs_reference": round(rates["door_first"] / rates["ref_some"], 3),
+            "issue_vs_reference": round(issue / ref_issue, 3),
+        },
+        "online": online,
+        "targets": {
+            "door_vs_raw_min": 0.8,
+            "door_vs_reference_min": 3.0,
+            "issue_vs_reference_min": 3.0,
+            "online_ratio_min": 0.7,
+        },
+    }
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":
