@@ -32,7 +32,12 @@ unit: $(STAMP)
 	$(BIN)/pytest -n 2 --dist loadfile
 
 bench: $(STAMP)
-	$(BIN)/python bench/registry.py --quick
+	$(BIN)/python -m bench.registry --quick
+	$(BIN)/python -m bench.passes --quick
+	$(BIN)/python -m bench.translog --quick
+	$(BIN)/python -m bench.moderation --quick
+	$(BIN)/python -m bench.retention --quick
+	$(BIN)/python -m bench.pages --quick
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
