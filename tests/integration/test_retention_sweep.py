@@ -17,7 +17,7 @@ from personae.domain.retention import RecordClass
 from personae.domain.staff import Role
 from personae.services.auth import StaffPrincipal, WorldPrincipal
 from personae.services.notices import post_notice
-from personae.services.retention import PeriodicSweeper
+from personae.services.periodic import PeriodicTask
 from personae.store import tables as t
 from personae.store.retention_repo import ROW_CLASSES
 
@@ -114,7 +114,7 @@ def test_periodic_sweeper_runs_and_stops(services: Services) -> None:
         services.retention.sweep()
         ran.set()
 
-    task = PeriodicSweeper(sweep, interval=3600)
+    task = PeriodicTask("retention-sweep", sweep, interval=3600)
     task.start()
     assert ran.wait(30)
     task.stop()

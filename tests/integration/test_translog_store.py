@@ -15,8 +15,8 @@ from tests.conftest import make_settings
 from personae.bootstrap import Services, build
 from personae.domain.events import Event, EventType
 from personae.errors import LogIntegrityError
+from personae.services.periodic import PeriodicTask
 from personae.services.transparency import forget_personas
-from personae.services.transparency_sequencer import BackgroundSequencer
 from personae.store import tables as t
 from personae.store.translog_repo import TranslogRepo
 from personae.translog.checkpoint import parse_checkpoint
@@ -315,7 +315,7 @@ def test_the_report_counts_logged_events_at_a_named_checkpoint(services: Service
 
 def test_the_background_sequencer_drains_until_stopped(services: Services) -> None:
     append(services, 5)
-    task = BackgroundSequencer(services.transparency.sequence_pending, interval=0.05)
+    task = PeriodicTask("log-sequencer", services.transparency.sequence_pending, interval=0.05)
     task.start()
     try:
         deadline = time.monotonic() + 30
@@ -336,7 +336,7 @@ def test_the_background_sequencer_refuses_a_damaged_log(services: Services) -> N
     services.transparency.sequence_pending()
     _tamper_root_at(services, 4)
     append(services, 1, start=4)
-    task = BackgroundSequencer(services.transparency.sequence_pending, interval=0.05)
+    task = PeriodicTask("log-sequencer", services.transparency.sequence_pending, interval=0.05)
     task.start()
     try:
         deadline = time.monotonic() + 30

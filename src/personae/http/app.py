@@ -13,8 +13,8 @@ from personae.http import problems
 from personae.http.limits import BodySizeLimit
 from personae.http.routes import lawful, moderation, passes, persons, privacy, system, worlds
 from personae.http.routes import log as log_routes
-from personae.services.retention import PeriodicSweeper
-from personae.services.transparency_sequencer import SEQUENCE_INTERVAL_SECONDS, BackgroundSequencer
+from personae.services.periodic import PeriodicTask
+from personae.services.transparency_sequencer import SEQUENCE_INTERVAL_SECONDS
 
 
 def _lifespan(
@@ -26,9 +26,15 @@ def _lifespan(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         interval = services.settings.retention_sweep_interval_seconds
-        task = PeriodicSweeper(services.retention.sweep, interval) if sweeper and interval else None
+        task = (
+            PeriodicTask("retention-sweep", services.retention.sweep, interval)
+            if sweeper and interval
+            else None
+        )
         logger = (
-            BackgroundSequencer(services.transparency.sequence_pending, SEQUENCE_INTERVAL_SECONDS)
+            PeriodicTask(
+                "log-sequencer", services.transparency.sequence_pending, SEQUENCE_INTERVAL_SECONDS
+            )
             if sequencer
             else None
         )

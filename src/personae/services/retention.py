@@ -7,7 +7,6 @@ done and nothing half-deleted; the next sweep continues where it stopped.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -148,34 +147,3 @@ class RetentionService:
                 deleted += uow.holds.remove(ids) if ids else 0
             if len(ids) < batch:
                 return deleted
-
-
-class PeriodicSweeper:
-    """Runs a sweep every ``interval`` seconds on a daemon thread until stopped."""
-
-    def __init__(self, sweep: Callable[[], object], interval: float) -> None:
-        self._sweep = sweep
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.runs = 0
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="retention", daemon=True)
-            self._thread.start()
-
-    def stop(self, timeout: float = 30) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self._sweep()
-            except Exception as exc:  # the task must outlive one failed sweep
-                log.error("retention sweep failed: %s", type(exc).__name__)
-            self.runs += 1
-            self._stop.wait(self._interval)

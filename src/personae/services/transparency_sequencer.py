@@ -12,7 +12,6 @@ next run continues with no gap and no duplicate. ``self_check`` reads everything
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -235,44 +234,3 @@ class LogSequencer:
                 yield TranslogRepo(conn)
         finally:
             conn.close()
-
-
-class BackgroundSequencer:
-    """Runs ``sequence`` every ``interval`` seconds on a daemon thread until stopped.
-
-    A log that fails its check is never appended to: each run refuses again and says
-    why in the server log.
-    """
-
-    def __init__(self, sequence: Callable[[], object], interval: float) -> None:
-        self._sequence = sequence
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.runs = 0
-        self.failures = 0
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._loop, name="log-sequencer", daemon=True)
-            self._thread.start()
-
-    def stop(self, timeout: float = 30) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self._sequence()
-            except LogIntegrityError as exc:
-                self.failures += 1
-                log.error("transparency log: %s; not sequencing", exc.detail)
-            except Exception as exc:  # the task outlives a failed batch; the next run retries
-                self.failures += 1
-                log.error("log sequencing failed: %s", type(exc).__name__)
-            self.runs += 1
-            self._stop.wait(self._interval)

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from personae.domain.events import Event
 from personae.store import tables as t
+from personae.store.repositories import Outbox
 from personae.translog.audit import StoredLeaf
 from personae.translog.leaves import PendingEvent, PreparedLeaf
 from personae.translog.merkle import Node
@@ -210,22 +211,12 @@ class TranslogRepo:
     def append_event(self, event: Event, persona_id: str | None = None) -> int:
         """Append an event to the outbox; ``persona_id`` stays private and is logged only
         as a salted commitment. Returns the outbox id."""
-        result = self.conn.execute(
-            insert(t.outbox_events).values(
-                type=str(event.type),
-                occurred_at=event.occurred_at,
-                payload=event.payload,
-                sequenced=False,
-            )
-        )
-        (event_id,) = result.inserted_primary_key or (None,)
-        if event_id is None:
-            raise RuntimeError("the database returned no id for an outbox event")
+        event_id = Outbox(self.conn).append(event)
         if persona_id is not None:
             self.conn.execute(
                 insert(t.outbox_subjects).values(event_id=event_id, persona_id=persona_id)
             )
-        return int(event_id)
+        return event_id
 
     def forget_personas(self, persona_ids: Sequence[str]) -> int:
         """Delete the salts (and pending subjects) of erased personas: their commitments
