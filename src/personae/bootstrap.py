@@ -15,6 +15,7 @@ from personae.crypto.passwords import PasswordHashing
 from personae.crypto.vault import Pseudonyms, Vault
 from personae.domain.catalog import Catalog, default_catalog, load_catalog
 from personae.domain.retention import RecordClass, RetentionPolicy
+from personae.domain.standing import ReporterPolicy, StrikeThresholds, Threshold
 from personae.errors import CatalogError
 from personae.services.appeal_queue import AppealQueue
 from personae.services.appeals import AppealService
@@ -89,6 +90,31 @@ def _catalog(settings: Settings) -> Catalog:
     except OSError as exc:
         raise CatalogError(f"cannot read catalog {settings.catalog_path}: {exc.strerror}") from exc
     return load_catalog(text, str(settings.catalog_path))
+
+
+def strike_thresholds(settings: Settings) -> StrikeThresholds:
+    """When repeat conduct suggests a suspension or escalation (a reviewer decides)."""
+    return StrikeThresholds(
+        (
+            Threshold(
+                settings.strike_suspension_weight,
+                "repeat conduct: consider a time-limited suspension",
+            ),
+            Threshold(
+                settings.strike_escalation_weight,
+                "serious repeat conduct: consider escalating to platform trust & safety",
+            ),
+        )
+    )
+
+
+def reporter_policy(settings: Settings) -> ReporterPolicy:
+    """When a reporter of manifestly unfounded reports is warned, then deprioritised."""
+    return ReporterPolicy(
+        warn_after=settings.reporter_warn_after,
+        deprioritise_after=settings.reporter_deprioritise_after,
+        deprioritise_for=timedelta(days=settings.reporter_deprioritise_days),
+    )
 
 
 def retention_policy(settings: Settings) -> RetentionPolicy:
@@ -178,8 +204,8 @@ def build(
         notices=NoticeService(ctx),
         policies=PolicyService(ctx),
         reports=ReportService(ctx),
-        cases=CaseService(ctx),
-        decisions=DecisionService(ctx, enforcement),
+        cases=CaseService(ctx, strike_thresholds(settings)),
+        decisions=DecisionService(ctx, enforcement, reporter_policy=reporter_policy(settings)),
         appeals=appeals,
         standing=StandingService(ctx),
         lawful=privacy.lawful,

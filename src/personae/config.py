@@ -39,6 +39,25 @@ class Settings(BaseSettings):
         default=60, ge=1, le=3600, description="How long a world may cache a status list."
     )
     door_nonce_ttl_seconds: int = Field(default=300, ge=10, le=3600)
+    strike_suspension_weight: int = Field(
+        default=3,
+        ge=1,
+        le=1000,
+        description="Active strike weight at which a suspension is suggested.",
+    )
+    strike_escalation_weight: int = Field(
+        default=8,
+        ge=1,
+        le=1000,
+        description="Active strike weight at which escalation is suggested.",
+    )
+    reporter_warn_after: int = Field(
+        default=3, ge=1, le=1000, description="Manifestly unfounded reports before a warning."
+    )
+    reporter_deprioritise_after: int = Field(
+        default=5, ge=1, le=1000, description="Unfounded reports before reports are deprioritised."
+    )
+    reporter_deprioritise_days: int = Field(default=30, ge=1, le=3650)
     # -- retention (days each record class is kept; see domain/retention.py) --------
     retention_sessions_days: int = Field(default=30, ge=0, description="from creation")
     retention_door_nonces_days: int = Field(default=1, ge=0, description="from expiry")
