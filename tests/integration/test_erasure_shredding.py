@@ -1,9 +1,9 @@
-"""Erasure: shredding reaches copies, passes revoked, holds defer, sanctions leave a guard."""
+"""Erasure: shredding reaches copies, passes revoked, holds defer or keep, sanctions guard."""
 
 from __future__ import annotations
 
 import sqlite3
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,8 +14,10 @@ from tests.helpers import AGE_GATE, ALICE, PASSWORD, bearer, join, register, wor
 from personae.bootstrap import Services
 from personae.clock import FixedClock
 from personae.crypto.vault import person_owner, persona_owner
+from personae.domain.lawful_access import HoldBasis, TargetScope
 from personae.domain.staff import Role
 from personae.errors import KeystoreError
+from personae.services.holds import open_hold
 from personae.store import tables as t
 
 HOLDER = {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}
@@ -145,20 +147,24 @@ def test_held_person_is_deferred_and_told(
     aurora, _ = world(services, "Aurora", AGE_GATE)
     alice = register(client, "alice", ALICE)
     persona = join(client, alice, aurora, ["birth_date@age_over_18"])
-    services.staff.create("ana", PASSWORD, Role.LEGAL_OFFICER)
-    ana = bearer(
-        client.post("/v1/staff/sessions", json={"username": "ana", "password": PASSWORD}).json()[
-            "token"
-        ]
-    )
-    hold = client.post(
-        "/v1/lawful/holds", headers=ana, json={"world_id": aurora, "persona_id": persona}
-    )
-    assert hold.status_code == 201, hold.text
-    ends = hold.json()["ends_at"]
+    pid = person_id(services, alice)
+    with services.ctx.uow() as uow:  # a hold on the person, as a preservation request makes
+        hold = open_hold(
+            services.ctx,
+            uow,
+            basis=HoldBasis.LITIGATION,
+            scope=TargetScope.PERSON,
+            world_id=aurora,
+            persona_id=persona,
+            covered_owners=[person_owner(pid), persona_owner(persona)],
+            by="staff_ana",
+            request_id=None,
+            now=clock.now(),
+        )
     requested = client.post("/v1/me/erasure", headers=alice)
     assert requested.status_code == 202
-    assert requested.json()["status"] == "deferred" and requested.json()["deferred_until"] == ends
+    assert requested.json()["status"] == "deferred"
+    assert datetime.fromisoformat(requested.json()["deferred_until"]) == hold.ends_at
     assert "legal hold" in requested.json()["reason"]
     clock.advance(timedelta(days=31))
     assert services.erasure.run_due() == 0
@@ -170,13 +176,111 @@ def test_held_person_is_deferred_and_told(
         for n in client.get("/v1/me/notices", headers=alice).json()
         if n["kind"] == "erasure_deferred"
     ]
-    assert len(told) == 1 and told[0]["body"]["until"].startswith(ends[:10])
+    assert len(told) == 1
+    assert told[0]["body"]["until"].startswith(hold.ends_at.isoformat()[:10])
+    assert services.keystore.has_data_key(persona_owner(persona))
     clock.advance(timedelta(days=60))  # the 90-day hold ends by itself
     report = services.retention.sweep()
     assert report.holds_ended == 1 and report.erasures == 1
+    assert report.kept_personas_erased == 0
+    assert not services.keystore.has_data_key(persona_owner(persona))
     with services.ctx.uow(write=False) as uow:
         kinds = [e.type for e in uow.outbox.all()]
     assert {"hold.created", "hold.ended", "erasure.deferred", "erasure.completed"} <= set(kinds)
+
+
+def row_exists(services: Services, table: t.Table, column: str, value: str) -> bool:
+    with services.engine.connect() as conn:
+        return (
+            conn.execute(select(table.c[column]).where(table.c[column] == value)).first()
+            is not None
+        )
+
+
+def test_held_persona_is_kept_and_the_rest_erased_now(
+    services: Services,
+    client: TestClient,
+    clock: FixedClock,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    aurora, _ = world(services, "Aurora", AGE_GATE)
+    borealis, _ = world(services, "Borealis", AGE_GATE)
+    alice = register(client, "alice", ALICE)
+    held = join(client, alice, aurora, ["birth_date@age_over_18"])
+    free = join(client, alice, borealis, ["birth_date@age_over_18"])
+    issued = client.post(
+        f"/v1/me/personas/{free}/passes", headers=alice, json={"holder_jwk": HOLDER}
+    )
+    assert issued.status_code == 201, issued.text
+    pid = person_id(services, alice)
+    backup = sealed_rows(database_url, pid, [held, free])
+    services.staff.create("ana", PASSWORD, Role.LEGAL_OFFICER)
+    ana = bearer(
+        client.post("/v1/staff/sessions", json={"username": "ana", "password": PASSWORD}).json()[
+            "token"
+        ]
+    )
+    hold = client.post(
+        "/v1/lawful/holds", headers=ana, json={"world_id": aurora, "persona_id": held}
+    )
+    assert hold.status_code == 201, hold.text
+    ends = datetime.fromisoformat(hold.json()["ends_at"])
+
+    requested = client.post("/v1/me/erasure", headers=alice).json()
+    assert requested["status"] == "pending" and requested["deferred_until"] is None
+    assert datetime.fromisoformat(requested["kept_until"]) == ends
+    assert "legal hold" in requested["reason"]
+    clock.advance(timedelta(days=31))
+    assert services.erasure.run_due() == 1  # runs now, for everything the hold does not cover
+
+    def opens(owner: str) -> bool:
+        blobs = {k.split("|")[1]: v for k, v in backup.items() if k.split("|")[0] == owner}
+        assert blobs
+        try:
+            return bool(services.ctx.vault.open(owner, blobs))
+        except KeystoreError:
+            return False
+
+    assert not opens(person_owner(pid)) and not opens(persona_owner(free))
+    assert opens(persona_owner(held))
+    assert not row_exists(services, t.persons, "id", pid)
+    assert not row_exists(services, t.personas, "id", free)
+    assert not row_exists(services, t.passes, "persona_id", free)
+    assert row_exists(services, t.personas, "id", held)
+    assert row_exists(services, t.persona_values, "persona_id", held)
+    assert row_exists(services, t.held_persona_erasures, "persona_id", held)
+    with services.engine.connect() as conn:
+        assert conn.execute(select(t.erasure_requests.c.person_id)).first() is None
+        columns = set(t.held_persona_erasures.c.keys())
+    assert columns == {"persona_id", "created_at"}  # names no person, no other persona
+    assert services.retention.sweep().kept_personas_erased == 0  # still held
+    assert opens(persona_owner(held))
+
+    clock.advance(timedelta(days=60))  # the 90-day hold ends by itself
+    real_shred = services.ctx.vault.shred
+
+    def crash(owner: str) -> None:
+        raise RuntimeError("killed before the key was destroyed")
+
+    monkeypatch.setattr(services.ctx.vault, "shred", crash)
+    with pytest.raises(RuntimeError):
+        services.retention.sweep()
+    monkeypatch.setattr(services.ctx.vault, "shred", real_shred)
+    assert not row_exists(services, t.personas, "id", held)
+    assert row_exists(services, t.held_persona_erasures, "persona_id", held)
+
+    report = services.retention.sweep()  # the next sweep finishes it
+    assert report.kept_personas_erased == 1
+    assert not opens(persona_owner(held))
+    assert not row_exists(services, t.personas, "id", held)
+    assert not row_exists(services, t.persona_values, "persona_id", held)
+    assert not row_exists(services, t.held_persona_erasures, "persona_id", held)
+    assert not services.keystore.has_data_key(persona_owner(held))
+    before = sealed_rows_any(services)
+    again = services.retention.sweep()
+    assert again.kept_personas_erased == 0 and again.erasures == 0
+    assert sealed_rows_any(services) == before
 
 
 def test_hold_extends_once(services: Services, client: TestClient, clock: FixedClock) -> None:

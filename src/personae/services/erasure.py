@@ -6,6 +6,12 @@ the journal row ``erasing``; (2) the person's and every persona's data key are
 destroyed, so any copy of their sealed values, backups included, is unreadable;
 (3) the journal row is deleted. A crash between steps leaves the journal row,
 and the next run finishes the job; it never leaves a half-erased person.
+
+A hold on the person defers the whole erasure until it ends. A hold on some of
+the person's personas only keeps those personas (row and key): step (1) records
+each in ``held_persona_erasures`` instead of deleting it, step (2) spares its key,
+and the retention sweep erases it once no active hold covers it
+(``erase_released_personas``: rows, then key, then the journal row).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from personae.domain.events import Event, EventType
 from personae.errors import Conflict, NotFound
 from personae.services.auth import PersonPrincipal
 from personae.services.context import ServiceContext
-from personae.services.holds import hold_end_for
+from personae.services.holds import HeldSubjects, hold_end_for
 from personae.services.notices import post_notice
 from personae.services.passes import PassService
 from personae.services.production import owned_personas
@@ -31,6 +37,10 @@ log = logging.getLogger("personae.erasure")
 
 PENDING, DEFERRED, ERASING = "pending", "deferred", "erasing"
 HOLD_REASON = "records of yours are under a legal hold; they must be kept until it ends"
+KEPT_REASON = (
+    "a persona of yours is under a legal hold; everything else is erased when due, "
+    "that persona is kept until the hold ends and erased then"
+)
 
 # Deletes what another feature keeps about erased personas (e.g. the transparency
 # log's commitment salts), in the erasure's transaction; returns rows deleted.
@@ -44,6 +54,7 @@ class ErasureView:
     due_at: datetime
     deferred_until: datetime | None
     reason: str | None
+    kept_until: datetime | None = None
 
 
 def running_sanction(
@@ -75,16 +86,20 @@ class ErasureService:
         return personas, [person_owner(person_id), *(persona_owner(p) for p in personas)]
 
     def _view(self, uow: UnitOfWork, record: ErasureRecord, now: datetime) -> ErasureView:
-        _, owners = self._owners(uow, record.person_id)
-        held_until = hold_end_for(self.ctx, uow, owners, now)
+        personas, _ = self._owners(uow, record.person_id)
+        held_until = hold_end_for(self.ctx, uow, [person_owner(record.person_id)], now)
         later = held_until is not None and held_until > record.due_at
         deferred = held_until if later else record.deferred_until
+        if deferred:
+            return ErasureView(DEFERRED, record.requested_at, record.due_at, deferred, HOLD_REASON)
+        kept = hold_end_for(self.ctx, uow, [persona_owner(p) for p in personas], now)
         return ErasureView(
-            DEFERRED if deferred else record.status,
+            record.status,
             record.requested_at,
             record.due_at,
-            deferred,
-            HOLD_REASON if deferred else None,
+            None,
+            KEPT_REASON if kept else None,
+            kept,
         )
 
     def request(self, who: PersonPrincipal) -> ErasureView:
@@ -143,8 +158,8 @@ class ErasureService:
 
     def _delete_rows(self, uow: UnitOfWork, record: ErasureRecord, now: datetime) -> bool:
         person_id = record.person_id
-        personas, owners = self._owners(uow, person_id)
-        held_until = hold_end_for(self.ctx, uow, owners, now)
+        personas, _ = self._owners(uow, person_id)
+        held_until = hold_end_for(self.ctx, uow, [person_owner(person_id)], now)
         if held_until is not None:
             if record.deferred_until != held_until:
                 uow.erasures.set_status(person_id, DEFERRED, held_until, held_until)
@@ -164,26 +179,80 @@ class ErasureService:
         if sanctioned:
             for evidence_hash in uow.person_data.evidence_hashes(person_id):
                 uow.sanction_guards.put(evidence_hash, until)
+        held = HeldSubjects(self.ctx, uow.holds.active_subjects(now))
+        kept = [p for p in personas if held.covers(persona_owner(p))]
+        erased = [p for p in personas if p not in kept]
+        self._delete_personas(uow, erased, now)
+        uow.person_data.delete_notices([person_owner(person_id)])
+        uow.person_data.delete_person(person_id)
+        if kept:  # kept, row and key, until no hold covers them (the retention sweep)
+            uow.held_persona_erasures.add(kept, now)
+            kept_until = hold_end_for(self.ctx, uow, [persona_owner(p) for p in kept], now)
+            if kept_until is not None:
+                uow.outbox.append(
+                    Event(EventType.ERASURE_DEFERRED, now, {"days": (kept_until - now).days + 1})
+                )
+        uow.erasures.set_status(person_id, ERASING, record.due_at, None)
+        uow.outbox.append(
+            Event(
+                EventType.ERASURE_COMPLETED, now, {"personas": len(erased), "guarded": sanctioned}
+            )
+        )
+        return True
+
+    def _delete_personas(self, uow: UnitOfWork, personas: Sequence[str], now: datetime) -> None:
+        """Revoke the personas' passes, then delete their rows, notices and purged extras."""
         for persona_id in personas:
             for issued in uow.passes.for_persona(persona_id):
                 self.passes.set_revoked(uow, issued, now, "erasure")
         for purge in self.purges:
             purge(uow, personas)
-        uow.person_data.delete_notices(owners)
+        uow.person_data.delete_notices([persona_owner(p) for p in personas])
         uow.person_data.delete_personas(personas)
-        uow.person_data.delete_person(person_id)
-        uow.erasures.set_status(person_id, ERASING, record.due_at, None)
-        uow.outbox.append(
-            Event(
-                EventType.ERASURE_COMPLETED, now, {"personas": len(personas), "guarded": sanctioned}
-            )
-        )
-        return True
+
+    def erase_released_personas(self, batch: int = 100) -> int:
+        """Erase every kept persona no active hold covers any more (and finish interrupted ones).
+
+        Per persona: rows deleted (passes revoked first) in one transaction, then its
+        key destroyed, then its journal row deleted; a crash between steps is finished
+        by the next run. Holds are matched as the sweep matches them (keyed hash of the
+        owner, active at ``now``), and checked again in the deleting transaction.
+        """
+        now = self.ctx.clock.now()
+        with self.ctx.uow(write=False) as uow:
+            held = HeldSubjects(self.ctx, uow.holds.active_subjects(now))
+        erased = 0
+        after: str | None = None
+        while True:
+            with self.ctx.uow(write=False) as uow:
+                page = uow.held_persona_erasures.page(after, batch)
+            for persona_id in page:
+                if held.covers(persona_owner(persona_id)):
+                    continue
+                with self.ctx.uow() as uow:
+                    if persona_id not in uow.held_persona_erasures.ids_of([persona_id]):
+                        continue
+                    if hold_end_for(self.ctx, uow, [persona_owner(persona_id)], now) is not None:
+                        continue
+                    self._delete_personas(uow, [persona_id], now)
+                    uow.outbox.append(
+                        Event(EventType.ERASURE_COMPLETED, now, {"personas": 1, "guarded": False})
+                    )
+                self.ctx.vault.shred(persona_owner(persona_id))
+                with self.ctx.uow() as uow:
+                    uow.held_persona_erasures.remove(persona_id)
+                erased += 1
+            if len(page) < batch:
+                return erased
+            after = page[-1]
 
     def _shred(self, person_id: str) -> None:
-        """Destroy the person's and every possible persona's data key (idempotent)."""
+        """Destroy the person's and every possible persona's data key but kept ones (idempotent)."""
         with self.ctx.uow(write=False) as uow:
             worlds = uow.worlds.ids()
-        for world_id in worlds:
-            self.ctx.vault.shred(persona_owner(self.ctx.pseudonyms.persona_id(world_id, person_id)))
+            possible = [self.ctx.pseudonyms.persona_id(w, person_id) for w in worlds]
+            kept = uow.held_persona_erasures.ids_of(possible)
+        for persona_id in possible:
+            if persona_id not in kept:
+                self.ctx.vault.shred(persona_owner(persona_id))
         self.ctx.vault.shred(person_owner(person_id))

@@ -1,4 +1,5 @@
-"""The retention sweeper: deletes expired records in batches, skips held ones, runs due erasures.
+"""The retention sweeper: deletes expired records in batches, skips held ones, runs due erasures
+and erases the personas an erasure kept under a hold once no active hold covers them.
 
 Each batch is its own transaction, so an interrupted sweep leaves whole batches
 done and nothing half-deleted; the next sweep continues where it stopped.
@@ -39,6 +40,7 @@ class SweepReport:
     )
     held_skipped: int = 0
     erasures: int = 0
+    kept_personas_erased: int = 0
     holds_ended: int = 0
     reviews_flagged: int = 0
 
@@ -50,7 +52,8 @@ class SweepReport:
         counts = " ".join(f"{k}={v}" for k, v in self.deleted.items() if v)
         return (
             f"retention sweep: deleted {self.total} ({counts or 'nothing expired'}); "
-            f"held kept {self.held_skipped}; erasures {self.erasures}; "
+            f"held kept {self.held_skipped}; erasures {self.erasures} "
+            f"(+{self.kept_personas_erased} kept personas); "
             f"holds ended {self.holds_ended}; emergency reviews flagged {self.reviews_flagged}"
         )
 
@@ -94,6 +97,7 @@ class RetentionService:
         for cls, class_sweep in self.class_sweeps.items():
             report.deleted[cls] += class_sweep(self.policy.cutoff(cls, now), batch)
         report.erasures = self.erasure.run_due()
+        report.kept_personas_erased = self.erasure.erase_released_personas(batch)
         report.reviews_flagged = self.lawful.flag_missed_reviews()
         with self.ctx.uow() as uow:
             payload: dict[str, Any] = {**report.deleted, "erasures": report.erasures}

@@ -148,6 +148,35 @@ class Erasures(_Repo):
         return self.conn.execute(delete(e).where(e.c.person_id == person_id)).rowcount > 0
 
 
+class HeldPersonaErasures(_Repo):
+    """Personas kept under a hold after their person's erasure: erased when the hold ends."""
+
+    def add(self, persona_ids: Sequence[str], now: datetime) -> None:
+        known = self.ids_of(persona_ids)
+        rows = [{"persona_id": p, "created_at": now} for p in persona_ids if p not in known]
+        if rows:
+            self.conn.execute(insert(t.held_persona_erasures), rows)
+
+    def ids_of(self, persona_ids: Sequence[str]) -> set[str]:
+        """Which of these personas are kept."""
+        if not persona_ids:
+            return set()
+        h = t.held_persona_erasures
+        q = select(h.c.persona_id).where(h.c.persona_id.in_(list(persona_ids)))
+        return set(self.conn.execute(q).scalars())
+
+    def page(self, after: str | None, limit: int) -> list[str]:
+        h = t.held_persona_erasures
+        q = select(h.c.persona_id)
+        if after is not None:
+            q = q.where(h.c.persona_id > after)
+        return list(self.conn.execute(q.order_by(h.c.persona_id).limit(limit)).scalars())
+
+    def remove(self, persona_id: str) -> bool:
+        h = t.held_persona_erasures
+        return self.conn.execute(delete(h).where(h.c.persona_id == persona_id)).rowcount > 0
+
+
 class SanctionGuards(_Repo):
     def put(self, evidence_hash: bytes, until: datetime | None) -> None:
         g = t.sanction_guards

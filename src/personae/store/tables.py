@@ -536,6 +536,15 @@ erasure_requests = Table(
     Index("ix_erasure_requests_due", "status", "due_at"),
 )
 
+# A persona kept, under a legal hold, after its person's erasure ran: erased by the
+# retention sweep once no active hold covers it. Names no person and no other persona.
+held_persona_erasures = Table(
+    "held_persona_erasures",
+    metadata,
+    Column("persona_id", String(32), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
 # While a sanction runs, an erased person's keyed evidence hash stays, so that
 # deleting and registering again cannot dodge the sanction; deleted when it ends.
 sanction_guards = Table(

@@ -28,7 +28,13 @@ from personae.store.repositories import (
     StatusLists,
     Worlds,
 )
-from personae.store.retention_repo import Erasures, PersonData, SanctionGuards, Sweeps
+from personae.store.retention_repo import (
+    Erasures,
+    HeldPersonaErasures,
+    PersonData,
+    SanctionGuards,
+    Sweeps,
+)
 from personae.store.web_repo import Challenges, Passkeys, StaffTotp
 
 # SQLite admits one writer at a time. Writers of one process queue on this lock
@@ -76,6 +82,7 @@ class UnitOfWork:
     packages: Packages
     holds: Holds
     erasures: Erasures
+    held_persona_erasures: HeldPersonaErasures
     sanction_guards: SanctionGuards
     person_data: PersonData
     sweeps: Sweeps
@@ -126,6 +133,7 @@ class UnitOfWork:
         self.packages = Packages(conn)
         self.holds = Holds(conn)
         self.erasures = Erasures(conn)
+        self.held_persona_erasures = HeldPersonaErasures(conn)
         self.sanction_guards = SanctionGuards(conn)
         self.person_data = PersonData(conn)
         self.sweeps = Sweeps(conn)

@@ -21,6 +21,7 @@ class ErasureOut(BaseModel):
     due_at: datetime
     deferred_until: datetime | None
     reason: str | None
+    kept_until: datetime | None = None
 
 
 @router.get("/export")
