@@ -4,30 +4,28 @@ from __future__ import annotations
 
 import contextlib
 import json
-from typing import Annotated, Any
+from typing import Any
 
 import orjson
-from fastapi import APIRouter, Depends
 from starlette.responses import JSONResponse, Response
 
 from personae.errors import FieldError, InvalidInput, NotAuthenticated, NotFound
 from personae.web.core import (
     PageError,
-    PageRoute,
     Viewer,
+    ViewerDep,
     csrf_header_ok,
     field_errors,
     finish,
     form,
+    page_router,
     redirect,
     render,
     text,
-    viewer,
 )
 from personae.web.person_pages import limited, start_session
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
-ViewerDep = Annotated[Viewer, Depends(viewer)]
+router = page_router()
 MAX_JSON_BODY = 16 * 1024
 
 

@@ -6,9 +6,9 @@ import logging
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.datastructures import FormData
@@ -221,3 +221,11 @@ class PageRoute(APIRoute):
 
 def options(mapping: Mapping[str, Any]) -> list[tuple[str, str]]:
     return sorted((str(k), str(v)) for k, v in mapping.items())
+
+
+ViewerDep = Annotated[Viewer, Depends(viewer)]
+
+
+def page_router() -> APIRouter:
+    """A router for pages: errors become HTML pages, and pages stay out of the OpenAPI schema."""
+    return APIRouter(route_class=PageRoute, include_in_schema=False)

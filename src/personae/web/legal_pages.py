@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Depends
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
@@ -13,20 +11,19 @@ from personae.domain.lawful_access import Category, ProcessType, TargetScope
 from personae.errors import FieldError, InvalidInput
 from personae.services.lawful_access import Intake
 from personae.web.core import (
-    PageRoute,
     Viewer,
+    ViewerDep,
     field_errors,
     finish,
     form,
+    page_router,
     redirect,
     render,
     text,
-    viewer,
 )
 from personae.web.staff_pages import need_section
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
-ViewerDep = Annotated[Viewer, Depends(viewer)]
+router = page_router()
 _INTAKE_FIELDS = (
     "authority",
     "authority_verification",

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
 from personae.domain.attributes import AttributeType
@@ -14,18 +13,17 @@ from personae.services.registry import Registration
 from personae.web import security
 from personae.web.core import (
     PageError,
-    PageRoute,
     Viewer,
+    ViewerDep,
     field_errors,
     form,
+    page_router,
     redirect,
     render,
     text,
-    viewer,
 )
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
-ViewerDep = Annotated[Viewer, Depends(viewer)]
+router = page_router()
 
 
 def start_session(who: Viewer, cookie_value: str, to: str) -> Response:

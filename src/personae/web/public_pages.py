@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
 from personae.errors import NotFound
 from personae.web.charts import bar_chart
-from personae.web.core import PageRoute, Viewer, render, viewer
+from personae.web.core import ViewerDep, page_router, render
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
-ViewerDep = Annotated[Viewer, Depends(viewer)]
+router = page_router()
 
 
 @router.get("/transparency")

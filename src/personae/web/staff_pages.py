@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Depends
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
@@ -24,20 +22,19 @@ from personae.services.auth import StaffPrincipal
 from personae.services.decisions import DecisionInput
 from personae.web import security
 from personae.web.core import (
-    PageRoute,
     Viewer,
+    ViewerDep,
     field_errors,
     form,
+    page_router,
     redirect,
     render,
     text,
-    viewer,
 )
 from personae.web.nav import staff_may
 from personae.web.person_pages import limited, start_session
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
-ViewerDep = Annotated[Viewer, Depends(viewer)]
+router = page_router()
 
 
 def need_section(who: Viewer, href: str) -> StaffPrincipal:

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
 from personae.domain.policy import PLATFORM
 from personae.domain.worlds import terms_from_json
 from personae.errors import InvalidInput
-from personae.web.core import PageRoute, Viewer, field_errors, form, redirect, render, text, viewer
+from personae.web.core import (
+    Viewer,
+    ViewerDep,
+    field_errors,
+    form,
+    page_router,
+    redirect,
+    render,
+    text,
+)
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
-ViewerDep = Annotated[Viewer, Depends(viewer)]
+router = page_router()
 
 
 @router.get("/worlds")
