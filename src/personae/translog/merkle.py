@@ -215,6 +215,16 @@ def _tiling(start: int, end: int) -> list[NodeId]:
 
 
 def _range_hash(start: int, end: int, get_node: NodeReader) -> bytes:
+    width = end - start
+    if width & (width - 1) == 0:
+        # One complete subtree, most of any proof: read it without tiling (measured:
+        # a third of a warm stored inclusion proof went to building the tiling).
+        level = width.bit_length() - 1
+        value = get_node(level, start >> level)
+        if not _is_hash(value):
+            node = NodeId(level, start >> level)
+            raise ValueError(f"node reader gave no {HASH_SIZE}-byte hash for {node}")
+        return value
     return _fold([_read(get_node, node) for node in _tiling(start, end)])
 
 
