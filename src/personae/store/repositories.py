@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -61,6 +62,11 @@ _CONSUME_NONCE = (
     )
     .values(used_at=bindparam("b_now", type_=t.UTCDateTime()))
 )
+
+
+def row_values(record: object, columns: Iterable[Any]) -> dict[str, Any]:
+    """The insert values of a record whose fields are named like the table's columns."""
+    return {c.name: getattr(record, c.name) for c in columns}
 
 
 class _Repo:
@@ -197,16 +203,7 @@ class Staff(_Repo):
     )
 
     def add(self, member: StaffRecord) -> None:
-        self.conn.execute(
-            insert(t.staff).values(
-                id=member.id,
-                username=member.username,
-                password_hash=member.password_hash,
-                role=member.role,
-                world_id=member.world_id,
-                created_at=member.created_at,
-            )
-        )
+        self.conn.execute(insert(t.staff).values(row_values(member, self._cols)))
 
     def by_username(self, username: str) -> StaffRecord | None:
         row = self.conn.execute(select(*self._cols).where(t.staff.c.username == username)).first()
@@ -262,14 +259,7 @@ class Personas(_Repo):
     _cols = (t.personas.c.id, t.personas.c.world_id, t.personas.c.escrow, t.personas.c.created_at)
 
     def add(self, persona: PersonaRecord) -> None:
-        self.conn.execute(
-            insert(t.personas).values(
-                id=persona.id,
-                world_id=persona.world_id,
-                escrow=persona.escrow,
-                created_at=persona.created_at,
-            )
-        )
+        self.conn.execute(insert(t.personas).values(row_values(persona, self._cols)))
 
     def get(self, persona_id: str) -> PersonaRecord | None:
         row = self.conn.execute(_PERSONA_BY_ID, {"persona_id": persona_id}).first()
@@ -501,9 +491,7 @@ class Passes(_Repo):
     )
 
     def add(self, record: PassRecord) -> None:
-        self.conn.execute(
-            insert(t.passes).values({c.name: getattr(record, c.name) for c in self._cols})
-        )
+        self.conn.execute(insert(t.passes).values(row_values(record, self._cols)))
 
     def get(self, pass_id: str) -> PassRecord | None:
         row = self.conn.execute(select(*self._cols).where(t.passes.c.id == pass_id)).first()
@@ -561,9 +549,7 @@ class Notices(_Repo):
     )
 
     def add(self, record: NoticeRecord) -> None:
-        self.conn.execute(
-            insert(t.notices).values({c.name: getattr(record, c.name) for c in self._cols})
-        )
+        self.conn.execute(insert(t.notices).values(row_values(record, self._cols)))
 
     def delivered_to(self, owners: Sequence[str], now: datetime, limit: int) -> list[NoticeRecord]:
         """Notices for these owners whose delivery time has come, newest first."""

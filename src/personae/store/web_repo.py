@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Connection, delete, insert, select, update
 
 from personae.store import tables as t
+from personae.store.repositories import row_values
 
 
 @dataclass(frozen=True)
@@ -44,17 +45,7 @@ class Passkeys:
     )
 
     def add(self, record: PasskeyRecord) -> None:
-        self.conn.execute(
-            insert(t.web_passkeys).values(
-                credential_id=record.credential_id,
-                person_id=record.person_id,
-                public_key=record.public_key,
-                sign_count=record.sign_count,
-                label=record.label,
-                created_at=record.created_at,
-                last_used_at=record.last_used_at,
-            )
-        )
+        self.conn.execute(insert(t.web_passkeys).values(row_values(record, self._cols)))
 
     def get(self, credential_id: bytes) -> PasskeyRecord | None:
         row = self.conn.execute(
