@@ -106,7 +106,12 @@ def test_sealed_at_rest(services: Services, client: TestClient, tmp_path: Path) 
             check=True,
         ).stdout
         assert b"COPY" in dump
-        for needle in needles:
+        # pg_dump writes bytea as hex text, where a short all-digit value such as an
+        # ISCO code ("2659") turns up by chance; those are checked in the cells above,
+        # which hold the raw bytes.
+        textual = [n for n in needles if not (len(n) < 8 and n.isdigit())]
+        assert len(textual) >= len(needles) - 2
+        for needle in textual:
             assert needle not in dump, needle
 
 
