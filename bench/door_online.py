@@ -71,7 +71,7 @@ def prepare(data: Path, checks: int) -> tuple[str, list[bytes]]:
         bodies = []
         now = services.ctx.clock.now()
         for _ in range(checks):
-            nonce = services.passes.new_nonce(principal).nonce
+            nonce = services.door.new_nonce(principal).nonce
             presentation = present(
                 issued.sd_jwt,
                 holder,

@@ -22,6 +22,7 @@ from personae.services.appeals import AppealService
 from personae.services.auth import AuthService
 from personae.services.context import ServiceContext
 from personae.services.decisions import DecisionService
+from personae.services.door import DoorService
 from personae.services.enforcement import ActiveSanctions, Enforcement
 from personae.services.erasure import ErasureService
 from personae.services.export import ExportService
@@ -43,6 +44,7 @@ from personae.services.transparency import TransparencyService, forget_personas,
 from personae.services.webauthn import PasskeyService
 from personae.services.worlds import WorldService
 from personae.store import migrate
+from personae.store.door_path import DoorPath
 from personae.store.engine import make_engine
 from personae.store.uow import UnitOfWork
 
@@ -60,6 +62,7 @@ class Services:
     worlds: WorldService
     staff: StaffService
     passes: PassService
+    door: DoorService
     notices: NoticeService
     policies: PolicyService
     reports: ReportService
@@ -78,6 +81,7 @@ class Services:
     transparency: TransparencyService
 
     def close(self) -> None:
+        self.door.path.close()
         self.keystore.close()
         self.engine.dispose()
 
@@ -201,6 +205,7 @@ def build(
         worlds=WorldService(ctx),
         staff=StaffService(ctx),
         passes=passes,
+        door=DoorService(ctx, settings, passes, DoorPath(engine)),
         notices=NoticeService(ctx),
         policies=PolicyService(ctx),
         reports=ReportService(ctx),

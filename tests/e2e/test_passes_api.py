@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
@@ -10,6 +11,7 @@ from tests.helpers import AGE_GATE, ALICE, GUILD, bearer, join, register, world
 
 from personae.bootstrap import Services
 from personae.crypto.jose import public_jwk
+from personae.store.uow import writer_lock
 from personae.verify import DoorCheck, PassRejected, StaticIssuerKeys, StaticStatusLists, present
 
 
@@ -198,3 +200,56 @@ def test_per_world_pass_lifetime(services: Services, client: TestClient) -> None
         issued["issued_at"]
     )
     assert lifetime.total_seconds() == 3600
+
+
+def test_a_door_check_waits_in_the_thread_pool_while_another_writer_is_busy(
+    services: Services, client: TestClient, monkeypatch: Any
+) -> None:
+    s = _setup(services, client)
+    holder = ec.generate_private_key(ec.SECP256R1())
+    issued = _issue(client, s, holder)
+    pooled: list[str] = []
+    waiting = services.door.door_check
+
+    def spy(*args: Any) -> Any:
+        pooled.append(threading.current_thread().name)
+        return waiting(*args)
+
+    monkeypatch.setattr(services.door, "door_check", spy)
+    response, _, _ = _door(client, s, issued["sd_jwt"], holder, [])
+    assert response.status_code == 200
+    # On SQLite the check ran on the event loop; PostgreSQL always goes to the pool.
+    assert len(pooled) == (0 if services.engine.dialect.name == "sqlite" else 1)
+
+    lock = writer_lock(services.engine)
+    if lock is None:
+        return
+    released = threading.Event()
+
+    def busy_writer() -> None:
+        with lock:
+            released.wait(5)
+
+    nonce = client.post("/v1/worlds/me/nonces", headers=bearer(s["key"])).json()["nonce"]
+    presentation = present(
+        issued["sd_jwt"],
+        holder,
+        audience=s["world"],
+        nonce=nonce,
+        disclose=["languages@exact"],
+        issued_at=_now(client),
+    )
+    writer = threading.Thread(target=busy_writer)
+    writer.start()
+    try:
+        threading.Timer(0.2, released.set).start()
+        response = client.post(
+            "/v1/worlds/me/door-check",
+            headers=bearer(s["key"]),
+            json={"presentation": presentation, "nonce": nonce},
+        )
+    finally:
+        released.set()
+        writer.join()
+    assert response.status_code == 200, response.text
+    assert len(pooled) == 1  # it waited for the writer in the thread pool, not on the loop

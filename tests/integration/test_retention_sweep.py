@@ -41,7 +41,7 @@ def populate(services: Services, client: TestClient, clock: FixedClock) -> tuple
                 services.ctx, uow, persona_owner(persona), "decision", {"x": 1}, now=clock.now()
             )
         personas.append(persona)
-    services.passes.new_nonce(WorldPrincipal(aurora, "Aurora"))
+    services.door.new_nonce(WorldPrincipal(aurora, "Aurora"))
     with services.engine.begin() as conn:
         conn.execute(
             insert(t.sanction_guards).values(evidence_hash=b"\x02" * 32, until=clock.now())

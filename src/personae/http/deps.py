@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from personae.bootstrap import Services
 from personae.errors import NotAuthenticated
@@ -38,8 +39,13 @@ def staff(svc: ServicesDep, token: BearerDep) -> StaffPrincipal:
     return svc.auth.staff(token)
 
 
-def world(svc: ServicesDep, token: BearerDep) -> WorldPrincipal:
-    return svc.auth.world(token)
+async def world(svc: ServicesDep, token: BearerDep) -> WorldPrincipal:
+    # Worlds call on the hottest paths (door checks): a key seen in the last seconds is
+    # answered from memory, and only a lookup goes to the thread pool.
+    cached = svc.auth.cached_world(token)
+    if cached is not None:
+        return cached
+    return await run_in_threadpool(svc.auth.world, token)
 
 
 PersonDep = Annotated[PersonPrincipal, Depends(person)]

@@ -109,6 +109,13 @@ class AuthService:
                 raise NotAuthenticated("missing, unknown or expired credentials")
             return StaffPrincipal(member.id, member.username, Role(member.role), member.world_id)
 
+    def cached_world(self, api_key: str) -> WorldPrincipal | None:
+        """The world behind a key looked up in the last few seconds, without I/O; else None."""
+        cached = self._worlds.get(tokens.token_hash(api_key))
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        return None
+
     def world(self, api_key: str) -> WorldPrincipal:
         if not api_key.startswith(tokens.WORLD_KEY) or len(api_key) > MAX_SECRET_LENGTH:
             raise NotAuthenticated("missing, unknown or expired credentials")

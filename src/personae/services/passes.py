@@ -1,8 +1,7 @@
-"""World passes: issuing SD-JWT VCs to personas, revoking them, status lists, online door checks."""
+"""World passes: issuing SD-JWT VCs to personas, revoking them, issuer keys and status lists."""
 
 from __future__ import annotations
 
-import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,17 +16,14 @@ from personae.errors import (
     FieldError,
     InvalidInput,
     NotFound,
-    PresentationRejected,
     SanctionInForce,
 )
-from personae.services.auth import PersonPrincipal, WorldPrincipal
+from personae.services.auth import PersonPrincipal
 from personae.services.context import ServiceContext
 from personae.services.personas import derive_items, owned_persona
 from personae.store.records import PassRecord, StatusListRecord
 from personae.store.uow import UnitOfWork
-from personae.verify import DoorCheck, PassRejected, StaticIssuerKeys
-
-log = logging.getLogger("personae.passes")
+from personae.verify import StaticIssuerKeys
 
 STATUS_LIST_CAPACITY = 1 << 16  # 8 KiB of bits per list, a few hundred bytes compressed
 # A list is closed once this full, so drawing a random free index stays cheap.
@@ -56,19 +52,6 @@ class PassView:
     revoked_at: datetime | None
 
 
-@dataclass(frozen=True)
-class DoorNonce:
-    nonce: str
-    expires_at: datetime
-
-
-@dataclass(frozen=True)
-class DoorAdmission:
-    persona_id: str
-    claims: dict[str, Any]
-    expires_at: int
-
-
 def _draw_free_index(allocated: bytearray, capacity: int) -> int:
     """A random unallocated index: indexes carry no order of issuance."""
     while True:
@@ -76,22 +59,6 @@ def _draw_free_index(allocated: bytearray, capacity: int) -> int:
         if not statuslist.get_bit(allocated, idx):
             statuslist.set_bit(allocated, idx)
             return idx
-
-
-class _StoredStatusLists:
-    """The SDK's StatusLists, answered from the database inside the current transaction."""
-
-    def __init__(self, uow: UnitOfWork, issuer: str) -> None:
-        self._uow = uow
-        self._prefix = f"{issuer}/v1/status-lists/"
-
-    def status(self, issuer: str, uri: str, idx: int, now: float) -> int | None:
-        if not uri.startswith(self._prefix):
-            return None
-        if idx < 0:
-            return None
-        byte = self._uow.status_lists.status_byte(uri[len(self._prefix) :], idx)
-        return None if byte is None else (byte >> (idx % 8)) & 1
 
 
 class SanctionCheck(Protocol):
@@ -306,20 +273,11 @@ class PassService:
                 raise NotFound("no such pass")
             self.set_revoked(uow, record, now, "person")
 
-    # -- the world's online door check ----------------------------------------
+    def trusted_keys(self) -> StaticIssuerKeys:
+        """Every pass key, parsed once and again only when the active key changes.
 
-    def new_nonce(self, world: WorldPrincipal) -> DoorNonce:
-        """A single-use nonce for one door check, stored only as a hash."""
-        now = self.ctx.clock.now()
-        nonce = secrets.token_urlsafe(24)
-        expires = now + timedelta(seconds=self.settings.door_nonce_ttl_seconds)
-        with self.ctx.uow() as uow:
-            uow.door_nonces.purge_expired(world.world_id, now)
-            uow.door_nonces.add(tokens.token_hash(nonce), world.world_id, expires)
-        return DoorNonce(nonce, expires)
-
-    def _trusted_keys(self) -> StaticIssuerKeys:
-        """Every pass key, parsed once and again only when the active key changes."""
+        The same object is returned until then, so a door built on it can be kept.
+        """
         active = self._signing_key().kid
         if self._issuer_keys is None or self._issuer_keys[0] != active:
             keys = self.ctx.keystore.verification_keys(SIGNING_PURPOSE)
@@ -328,44 +286,3 @@ class PassService:
                 StaticIssuerKeys(self.issuer, {k.kid: k.public_key for k in keys}),
             )
         return self._issuer_keys[1]
-
-    def _door(self, uow: UnitOfWork, audience: str) -> DoorCheck:
-        return DoorCheck(
-            self._trusted_keys(),
-            audience,
-            _StoredStatusLists(uow, self.issuer),
-            vcts={self.vct_for(audience)},
-        )
-
-    def door_check(self, world: WorldPrincipal, presentation: str, nonce: str) -> DoorAdmission:
-        """Verify a presentation made to this world with a nonce it was given, once.
-
-        The nonce is consumed in the same transaction whatever the outcome, so it
-        never serves a second attempt. Every failure is the same opaque
-        PresentationRejected; the reason code goes to the server log only.
-        """
-        now = self.ctx.clock.now()
-        reason: str | None = None
-        verified = None
-        with self.ctx.uow() as uow:
-            if len(nonce) > 128 or not uow.door_nonces.consume(
-                tokens.token_hash(nonce), world.world_id, now
-            ):
-                reason = "unknown_nonce"
-            else:
-                try:
-                    verified = self._door(uow, world.world_id).verify(presentation, nonce, now)
-                except PassRejected as exc:
-                    reason = exc.reason
-                else:
-                    persona = uow.personas.get(verified.persona_id)
-                    if persona is None or persona.world_id != world.world_id:
-                        # A pass is for one world: another world's pass, even bound
-                        # to this audience by its holder, does not open this door.
-                        reason = "wrong_world"
-                    elif self._refusal(uow, persona.id, now) is not None:
-                        reason = "sanctioned"
-        if reason is not None or verified is None:
-            log.info("door check refused for world %s: %s", world.world_id, reason)
-            raise PresentationRejected("presentation rejected")
-        return DoorAdmission(verified.persona_id, dict(verified.claims), int(verified.exp))

@@ -49,19 +49,6 @@ _ACTIVE_ITEMS = select(t.consents.c.item).where(
 _PERSONA_VALUES = select(t.persona_values.c.attribute, t.persona_values.c.sealed).where(
     t.persona_values.c.persona_id == bindparam("persona_id")
 )
-_STATUS_BYTE = select(func.substr(t.status_lists.c.bits, bindparam("position"), 1)).where(
-    t.status_lists.c.id == bindparam("list_id")
-)
-_CONSUME_NONCE = (
-    update(t.door_nonces)
-    .where(
-        t.door_nonces.c.nonce_hash == bindparam("b_nonce_hash"),
-        t.door_nonces.c.world_id == bindparam("b_world_id"),
-        t.door_nonces.c.used_at.is_(None),
-        t.door_nonces.c.expires_at > bindparam("b_now", type_=t.UTCDateTime()),
-    )
-    .values(used_at=bindparam("b_now", type_=t.UTCDateTime()))
-)
 
 
 def row_values(record: object, columns: Iterable[Any]) -> dict[str, Any]:
@@ -439,14 +426,6 @@ class StatusLists(_Repo):
         row = self.conn.execute(q.with_for_update() if lock else q).first()
         return StatusListRecord(*row) if row else None
 
-    def status_byte(self, list_id: str, idx: int) -> int | None:
-        """The byte of the list holding bit ``idx`` (one-bit statuses), or None."""
-        position = idx // 8 + 1  # SQL substr counts from 1
-        row = self.conn.execute(_STATUS_BYTE, {"list_id": list_id, "position": position}).first()
-        if row is None or row[0] is None or len(row[0]) != 1:
-            return None
-        return int(bytes(row[0])[0])
-
     def bits(self, list_id: str) -> tuple[bytes, datetime] | None:
         sl = t.status_lists
         row = self.conn.execute(
@@ -522,13 +501,6 @@ class DoorNonces(_Repo):
                 nonce_hash=nonce_hash, world_id=world_id, expires_at=expires_at, used_at=None
             )
         )
-
-    def consume(self, nonce_hash: bytes, world_id: str, now: datetime) -> bool:
-        """Use a nonce once: true only for an unused, unexpired nonce of this world."""
-        result = self.conn.execute(
-            _CONSUME_NONCE, {"b_nonce_hash": nonce_hash, "b_world_id": world_id, "b_now": now}
-        )
-        return result.rowcount == 1
 
     def purge_expired(self, world_id: str, now: datetime) -> int:
         n = t.door_nonces

@@ -45,7 +45,7 @@ _SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.Wea
 _REGISTRY_LOCK = threading.Lock()
 
 
-def _writer_lock(engine: Engine) -> threading.Lock | None:
+def writer_lock(engine: Engine) -> threading.Lock | None:
     if engine.dialect.name != "sqlite":
         return None
     with _REGISTRY_LOCK:
@@ -94,7 +94,7 @@ class UnitOfWork:
         self._engine = engine
         self._write = write
         self._conn: Connection | None = None
-        self._lock = _writer_lock(engine) if write else None
+        self._lock = writer_lock(engine) if write else None
 
     @property
     def conn(self) -> Connection:

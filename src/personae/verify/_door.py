@@ -82,10 +82,16 @@ class DoorCheck:
     per door and accept each nonce once.
 
     A world sees the same pass at every entry, so a door remembers (bounded,
-    and only from presentations that verified) the parsed issuer JWT, the
-    holder's key and the decoded disclosures with their digests: pure functions
-    of bytes it has already checked. Every check still runs on every call,
-    both signatures included; only decoding is saved.
+    and only from presentations that verified in full) the parsed issuer JWT
+    with the key object that verified its signature, the holder's key and the
+    decoded disclosures with their digests: pure functions of bytes it has
+    already checked. On a returning pass the issuer signature is therefore not
+    computed again: the JWT is the very same bytes, and the key the issuer's
+    keys give for its ``kid`` now is the very same key object, so the answer
+    is the one already computed. Everything else runs on every call: issuer
+    trust and key lookup, algorithm, type, times, every disclosure digest, the
+    key-binding JWT and its signature (fresh nonce, fresh signature), and the
+    status.
     """
 
     def __init__(
@@ -112,7 +118,8 @@ class DoorCheck:
         self._skew = float(skew_seconds)
         self._kb_max_age = float(kb_max_age)
         self._vcts = None if vcts is None else frozenset(vcts)
-        self._passes: dict[bytes, ParsedPass] = {}
+        # Issuer JWT -> (what it says, the key object that verified its signature).
+        self._passes: dict[bytes, tuple[ParsedPass, PublicKey]] = {}
         self._holder_keys: dict[HolderJwk, tuple[PublicKey, str]] = {}
         self._kb_headers: dict[bytes, Any] = {}
         self._disclosures: dict[bytes, Decoded] = {}
@@ -125,10 +132,11 @@ class DoorCheck:
 
         # The issuer JWT: header and registered claims, issuer, key, times.
         h64, p64, s64, signing_input = split_jws(jwt)
-        parsed = self._passes.get(jwt)
-        known_pass = parsed is not None
-        if parsed is None:
-            parsed = parse_issuer_jwt(h64, p64, s64)
+        known = self._passes.get(jwt)
+        if known is None:
+            parsed, verified_with = parse_issuer_jwt(h64, p64, s64), None
+        else:
+            parsed, verified_with = known
         if not self._issuer_keys.trusts(parsed.issuer):
             raise PassRejected("unknown_issuer")
         key = self._issuer_keys.key_for(parsed.issuer, parsed.kid, t)
@@ -156,7 +164,9 @@ class DoorCheck:
         if holder is None:
             holder = load_holder_key(parsed.holder_jwk)
         kb_input, kb_signature = self._check_kb_jwt(kb_jwt, holder[1], nonce, sd_jwt, t)
-        if not signature_ok(key.key, key.alg, signing_input, parsed.signature):
+        if verified_with is not key.key and not signature_ok(
+            key.key, key.alg, signing_input, parsed.signature
+        ):
             raise PassRejected("bad_signature")
         if not signature_ok(
             holder[0], holder[1], kb_input, prepare_signature(holder[1], kb_signature)
@@ -170,10 +180,11 @@ class DoorCheck:
         if state != 0:
             raise PassRejected("revoked")
 
+        known_pass = verified_with is key.key
         if not (known_pass and known_holder and not learned):
             with self._lock:  # lookups need no lock; evicting while another thread does might
                 if not known_pass:
-                    _remember(self._passes, jwt, parsed, PASS_CACHE_SIZE)
+                    _remember(self._passes, jwt, (parsed, key.key), PASS_CACHE_SIZE)
                 if not known_holder:
                     _remember(self._holder_keys, parsed.holder_jwk, holder, _HOLDER_CACHE_SIZE)
                 for encoded, decoded in learned.items():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from tests.unit.passes.pass_world import World, disclosure, handmade_pass, new_key
@@ -12,7 +13,10 @@ from personae.crypto.jose import b64url_decode, b64url_encode
 from personae.crypto.statuslist import clear_bit, set_bit
 from personae.verify import (
     REASONS,
+    DoorCheck,
+    IssuerKey,
     PassRejected,
+    StaticStatusLists,
     _door,
     bind_presentation,
     disclosable_claims,
@@ -224,3 +228,51 @@ def test_concurrent_door_checks(es_world: World, monkeypatch: pytest.MonkeyPatch
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         assert set(pool.map(check, range(200))) == {"PERSONA7"}
+
+
+class _SwappableKeys:
+    """An issuer whose key under ``k1`` can be replaced, as after a key compromise."""
+
+    def __init__(self, key: Any) -> None:
+        self.key = IssuerKey.from_key(World.ISSUER, "k1", key)
+
+    def trusts(self, issuer: str) -> bool:
+        return issuer == World.ISSUER
+
+    def key_for(self, issuer: str, kid: str, now: float) -> IssuerKey | None:
+        return self.key if kid == "k1" else None
+
+
+def test_a_returning_pass_keeps_its_issuer_signature_only_under_the_same_key(
+    world: World, alg: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checked: list[bytes] = []
+    real = _door.signature_ok
+
+    def counting(key: Any, key_alg: str, signing_input: bytes, signature: bytes | None) -> bool:
+        checked.append(signing_input)
+        return real(key, key_alg, signing_input, signature)
+
+    monkeypatch.setattr(_door, "signature_ok", counting)
+    keys = _SwappableKeys(world.issuer_key.public_key())
+    door = DoorCheck(keys, World.AUDIENCE, StaticStatusLists({World.STATUS_URI: world.status}))
+    issued = world.issue()
+    jwt_input = issued.jwt.rpartition(".")[0].encode("ascii")
+
+    door.verify(world.present(issued.sd_jwt), World.NONCE, World.NOW)
+    assert checked.count(jwt_input) == 1 and len(checked) == 2
+    # The same pass again: the same bytes under the same key object; the KB-JWT is new.
+    door.verify(world.present(issued.sd_jwt, nonce="n2"), "n2", World.NOW)
+    assert checked.count(jwt_input) == 1 and len(checked) == 3
+
+    # Another key under the same kid: the remembered answer no longer applies.
+    keys.key = IssuerKey.from_key(World.ISSUER, "k1", new_key(alg).public_key())
+    with pytest.raises(PassRejected) as refused:
+        door.verify(world.present(issued.sd_jwt, nonce="n3"), "n3", World.NOW)
+    assert refused.value.reason == "bad_signature"
+    assert checked.count(jwt_input) == 2
+    # And a key the issuer no longer has refuses before any signature.
+    keys.key = None  # type: ignore[assignment]
+    with pytest.raises(PassRejected) as refused:
+        door.verify(world.present(issued.sd_jwt, nonce="n4"), "n4", World.NOW)
+    assert refused.value.reason == "unknown_kid"
