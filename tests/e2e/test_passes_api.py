@@ -253,3 +253,36 @@ def test_a_door_check_waits_in_the_thread_pool_while_another_writer_is_busy(
         writer.join()
     assert response.status_code == 200, response.text
     assert len(pooled) == 1  # it waited for the writer in the thread pool, not on the loop
+
+
+def test_door_check_bad_input_is_a_problem_that_echoes_nothing(
+    services: Services, client: TestClient
+) -> None:
+    s = _setup(services, client)
+    url, key = "/v1/worlds/me/door-check", bearer(s["key"])
+    secret = "kb-secret-value"
+    cases: list[tuple[Any, list[str]]] = [
+        ({"presentation": secret}, ["body", "nonce"]),
+        ({"nonce": secret}, ["body", "presentation"]),
+        ({"presentation": secret, "nonce": secret, "extra": 1}, ["body", "extra"]),
+        ({"presentation": "x" * (16 * 1024 + 1), "nonce": secret}, ["body", "presentation"]),
+        ({"presentation": secret, "nonce": "n" * 129}, ["body", "nonce"]),
+        ({"presentation": 7, "nonce": secret}, ["body", "presentation"]),
+    ]
+    for body, loc in cases:
+        response = client.post(url, headers=key, json=body)
+        assert response.status_code == 422, body
+        problem = response.json()
+        assert problem["type"] == "urn:personae:problem:invalid-input"
+        assert loc in [error["loc"] for error in problem["errors"]]
+        assert secret not in response.text
+    for raw in (b"{not json", b"[]", b""):
+        response = client.post(
+            url, headers={**key, "content-type": "application/json"}, content=raw
+        )
+        assert response.status_code == 422, raw
+    # No key, or an unknown one: 401 before the body is read.
+    assert client.post(url, json={"presentation": "p", "nonce": "n"}).status_code == 401
+    any_body = {"presentation": "p", "nonce": "n"}
+    for unknown in ("pwk_" + "0" * 40, "not-a-world-key"):
+        assert client.post(url, headers=bearer(unknown), json=any_body).status_code == 401

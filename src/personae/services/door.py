@@ -102,11 +102,12 @@ class DoorService:
         the same opaque PresentationRejected; the reason code goes to the server
         log only.
         """
+        now = self.ctx.clock.now()
         with self.path.connection():
             used = len(nonce) <= MAX_NONCE_LENGTH and self.path.consume_nonce(
-                tokens.token_hash(nonce), world.world_id, self.ctx.clock.now()
+                tokens.token_hash(nonce), world.world_id, now
             )
-            return self._admit(world, presentation, nonce, used)
+            return self._admit(world, presentation, nonce, used, now)
 
     def door_check_now(
         self, world: WorldPrincipal, presentation: str, nonce: str
@@ -114,20 +115,20 @@ class DoorService:
         """:meth:`door_check` when it can run without waiting on a lock or the network
         (SQLite, no other writer busy), for the event loop; None, having done nothing,
         when it cannot."""
+        now = self.ctx.clock.now()
         with self.path.connection(wait=False) as bound:
             if not bound:
                 return None
             used = len(nonce) <= MAX_NONCE_LENGTH and self.path.consume_nonce_now(
-                tokens.token_hash(nonce), world.world_id, self.ctx.clock.now()
+                tokens.token_hash(nonce), world.world_id, now
             )
             if used is None:
                 return None
-            return self._admit(world, presentation, nonce, used)
+            return self._admit(world, presentation, nonce, used, now)
 
     def _admit(
-        self, world: WorldPrincipal, presentation: str, nonce: str, nonce_used: bool
+        self, world: WorldPrincipal, presentation: str, nonce: str, nonce_used: bool, now: datetime
     ) -> DoorAdmission:
-        now = self.ctx.clock.now()
         reason: str | None = None
         verified = None
         if not nonce_used:

@@ -65,6 +65,7 @@ class DoorPath:
         processor = UTCDateTime().dialect_impl(engine.dialect).bind_processor(engine.dialect)
         self._time: Callable[[datetime], Any] = processor or (lambda value: value)
         self._local = threading.local()
+        self._last_time: tuple[datetime, Any] | None = None
         # A connection of the path's own, for callers that must not wait (the event
         # loop): checked out once, used by one caller at a time.
         self._own: PoolProxiedConnection | None = None
@@ -109,14 +110,18 @@ class DoorPath:
                 self._own.close()
                 self._own = None
 
-    @contextmanager
-    def _driver(self) -> Iterator[Any]:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            yield conn
-            return
-        with self.connection():
-            yield self._local.conn
+    def _bound(self) -> Any:
+        """This thread's bound driver connection, or None."""
+        return getattr(self._local, "conn", None)
+
+    def _encode_time(self, now: datetime) -> Any:
+        # One check passes the same instant to every statement: encode it once.
+        last = self._last_time
+        if last is not None and last[0] is now:
+            return last[1]
+        encoded = self._time(now)
+        self._last_time = (now, encoded)
+        return encoded
 
     def consume_nonce(self, nonce_hash: bytes, world_id: str, now: datetime) -> bool:
         """Use a nonce once, committed at once: true only for this world's unused, live nonce."""
@@ -130,41 +135,50 @@ class DoorPath:
     def _consume_nonce(
         self, nonce_hash: bytes, world_id: str, now: datetime, *, wait: bool
     ) -> bool | None:
-        at = self._time(now)
+        conn = self._bound()
+        if conn is None:
+            with self.connection():
+                return self._consume_nonce(nonce_hash, world_id, now, wait=wait)
+        at = self._encode_time(now)
         params = (at, nonce_hash, world_id, at)
-        with self._driver() as conn:
-            if self._writer_lock is not None:
-                # One statement in autocommit mode is its own transaction; the lock
-                # queues this process's writers instead of SQLite's busy-wait.
-                if not self._writer_lock.acquire(blocking=wait):
-                    return None
-                try:
-                    return bool(conn.execute(self._consume, params).rowcount == 1)
-                finally:
-                    self._writer_lock.release()
+        if self._writer_lock is not None:
+            # One statement in autocommit mode is its own transaction; the lock
+            # queues this process's writers instead of SQLite's busy-wait.
+            if not self._writer_lock.acquire(blocking=wait):
+                return None
             try:
-                used = conn.execute(self._consume, params).rowcount == 1
-                conn.commit()
-            except BaseException:
-                conn.rollback()
-                raise
-            return bool(used)
+                return bool(conn.execute(self._consume, params).rowcount == 1)
+            finally:
+                self._writer_lock.release()
+        try:
+            used = conn.execute(self._consume, params).rowcount == 1
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+        return bool(used)
 
     def status_byte(self, list_id: str, idx: int) -> int | None:
         """The byte of a status list holding bit ``idx`` (one-bit statuses), or None."""
-        with self._driver() as conn:
-            row = conn.execute(self._status_byte, (idx // 8 + 1, list_id)).fetchone()
-            self._end_read(conn)
+        conn = self._bound()
+        if conn is None:
+            with self.connection():
+                return self.status_byte(list_id, idx)
+        row = conn.execute(self._status_byte, (idx // 8 + 1, list_id)).fetchone()
+        self._end_read(conn)
         if row is None or row[0] is None or len(row[0]) != 1:
             return None
         return int(bytes(row[0])[0])
 
     def admission(self, persona_id: str, now: datetime) -> Admission | None:
         """The persona's world and whether a blocking sanction is in force; None if unknown."""
-        at = self._time(now)
-        with self._driver() as conn:
-            row = conn.execute(self._admission, (at, at, persona_id)).fetchone()
-            self._end_read(conn)
+        conn = self._bound()
+        if conn is None:
+            with self.connection():
+                return self.admission(persona_id, now)
+        at = self._encode_time(now)
+        row = conn.execute(self._admission, (at, at, persona_id)).fetchone()
+        self._end_read(conn)
         return None if row is None else Admission(row[0], bool(row[1]))
 
     def _end_read(self, conn: Any) -> None:

@@ -8,5 +8,5 @@ router = APIRouter(tags=["system"])
 
 
 @router.get("/healthz")
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:  # no I/O, so no thread-pool hop
     return {"status": "ok"}
