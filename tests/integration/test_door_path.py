@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -74,6 +76,17 @@ def test_a_caller_that_must_not_wait_is_turned_away_having_changed_nothing(
         thread.start()
         thread.join()
         assert other == [False]
+    # Another process holding SQLite's write lock: turned away at once, nothing changed.
+    other = sqlite3.connect(str(services.engine.url.database), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with path.connection(wait=False):
+            started = time.monotonic()
+            assert path.consume_nonce_now(digest, aurora, now) is None
+            assert time.monotonic() - started < 5  # not the 30 s busy timeout
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
     assert path.consume_nonce(digest, aurora, now) is True  # still unused until now
     with path.connection(wait=False):
         assert path.consume_nonce_now(digest, aurora, now) is False

@@ -10,6 +10,7 @@ databases.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, PoolProxiedConnection
 
+from personae.store.engine import SQLITE_BUSY_TIMEOUT_MS
 from personae.store.tables import UTCDateTime
 from personae.store.uow import writer_lock
 
@@ -128,8 +130,8 @@ class DoorPath:
         return self._consume_nonce(nonce_hash, world_id, now, wait=True) is True
 
     def consume_nonce_now(self, nonce_hash: bytes, world_id: str, now: datetime) -> bool | None:
-        """:meth:`consume_nonce`, or None having changed nothing if another writer of this
-        process holds SQLite's writer lock."""
+        """:meth:`consume_nonce`, or None having changed nothing if another writer (of this
+        process, or another process) holds SQLite's write lock."""
         return self._consume_nonce(nonce_hash, world_id, now, wait=False)
 
     def _consume_nonce(
@@ -147,7 +149,9 @@ class DoorPath:
             if not self._writer_lock.acquire(blocking=wait):
                 return None
             try:
-                return bool(conn.execute(self._consume, params).rowcount == 1)
+                if wait:
+                    return bool(conn.execute(self._consume, params).rowcount == 1)
+                return self._consume_without_waiting(conn, params)
             finally:
                 self._writer_lock.release()
         try:
@@ -157,6 +161,19 @@ class DoorPath:
             conn.rollback()
             raise
         return bool(used)
+
+    def _consume_without_waiting(self, conn: Any, params: tuple[Any, ...]) -> bool | None:
+        """The nonce's use on SQLite, or None, having changed nothing, if another process
+        holds the database's write lock (instead of waiting for it on the event loop)."""
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            return bool(conn.execute(self._consume, params).rowcount == 1)
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                return None
+            raise
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
 
     def status_byte(self, list_id: str, idx: int) -> int | None:
         """The byte of a status list holding bit ``idx`` (one-bit statuses), or None."""

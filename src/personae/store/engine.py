@@ -13,6 +13,8 @@ from sqlalchemy.pool import NullPool
 # BEGIN IMMEDIATE, taking the write lock up front, so two writers serialize
 # instead of failing at commit with "database is locked".
 WRITE_OPTION = "personae_write"
+# How long a SQLite statement waits for another process's write lock.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 def make_engine(url: str, *, pool_size: int = 8) -> Engine:
@@ -43,7 +45,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         # A larger page cache and memory-mapped reads keep B-tree lookups cheap as
         # the store grows (measured in bench/registry.py).
         cursor.execute("PRAGMA cache_size=-65536")
