@@ -107,3 +107,14 @@ def test_demo_tells_the_story(env: dict[str, str]) -> None:
     assert "Guildhall sees {'occupation@major_group': '2 Professionals'}" in out
     assert "Guildhall's persona: 404" in out
     assert "1991-04-12" not in out
+
+
+def test_rotating_the_pass_key_from_the_command_line(env: dict[str, str]) -> None:
+    first = runner.invoke(app, ["keys", "rotate-pass"], env=env)
+    assert first.exit_code == 0, first.output
+    assert "passes are now signed with" in first.output
+    second = runner.invoke(app, ["keys", "rotate-pass"], env=env)
+    assert second.exit_code == 0, second.output
+    new_kid = second.output.split("signed with ")[1].split(";")[0]
+    assert new_kid not in first.output
+    assert "stays published until" in second.output

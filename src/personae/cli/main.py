@@ -206,6 +206,19 @@ def rotate() -> None:
     )
 
 
+@keys_app.command("rotate-pass")
+@handles_errors
+def rotate_pass() -> None:
+    """Sign new world passes with a new key; the old one stays published until the
+    last pass it signed has expired. A running server signs with the new key within
+    a minute."""
+    new, until = _services().passes.rotate_signing_key()
+    typer.echo(
+        f"passes are now signed with {new.kid}; the previous key stays published "
+        f"until {until.isoformat(timespec='seconds')}"
+    )
+
+
 @db_app.command("upgrade")
 @handles_errors
 def db_upgrade() -> None:

@@ -21,6 +21,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +33,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from personae.crypto import envelope
 from personae.crypto.jose import PrivateKey, PublicKey, b64url_encode, public_jwk
 from personae.errors import KeystoreError
+
+#: How long a process signs with the active key it read before it looks again.
+SIGNING_KEY_RECHECK_SECONDS = 60.0
 
 SecretPurpose = Literal["pseudonym", "escrow", "lookup"]
 SigningAlg = Literal["ES256", "EdDSA"]
@@ -135,6 +139,7 @@ class FileKeyStore:
         self._db.executescript(_SCHEMA)
         self._secret_cache: dict[str, bytes] = {}
         self._signing_cache: dict[str, SigningKey] = {}
+        self._signing_checked: dict[str, float] = {}
         for purpose in SECRET_PURPOSES:
             self.secret(purpose)
 
@@ -310,18 +315,26 @@ class FileKeyStore:
         self._store_secret(kid, purpose, alg, der)
         key = SigningKey(kid=kid, purpose=purpose, private_key=private)
         self._signing_cache[purpose] = key
+        self._signing_checked[purpose] = time.monotonic() + SIGNING_KEY_RECHECK_SECONDS
         return key
 
     def signing_key(self, purpose: str, alg: SigningAlg) -> SigningKey:
-        """The active signing key for ``purpose``, made on first use with ``alg``."""
+        """The active signing key for ``purpose``, made on first use with ``alg``.
+
+        Looked up again at most every ``SIGNING_KEY_RECHECK_SECONDS``, so a key
+        rotated by another process (``personae keys rotate-pass``) signs from then on.
+        """
         cached = self._signing_cache.get(purpose)
-        if cached is not None:
+        if cached is not None and self._signing_checked.get(purpose, 0.0) > time.monotonic():
             return cached
         rows = self._secret_rows(purpose, active_only=True)
         if not rows:
             return self.rotate_signing_key(purpose, alg)
-        key = self._load_signing(purpose, rows[0])
+        key = cached if cached is not None and cached.kid == rows[0][0] else None
+        if key is None:
+            key = self._load_signing(purpose, rows[0])
         self._signing_cache[purpose] = key
+        self._signing_checked[purpose] = time.monotonic() + SIGNING_KEY_RECHECK_SECONDS
         return key
 
     def verification_keys(self, purpose: str) -> list[SigningKey]:

@@ -81,9 +81,8 @@ class DoorService:
             uow.door_nonces.add(tokens.token_hash(nonce), world.world_id, expires)
         return DoorNonce(nonce, expires)
 
-    def _door(self, world_id: str) -> DoorCheck:
+    def _door(self, world_id: str, keys: StaticIssuerKeys) -> DoorCheck:
         """This world's door, made again when the issuer's keys change."""
-        keys = self.passes.trusted_keys()
         found = self._doors.get(world_id)
         if found is not None and found[0] is keys:
             return found[1]
@@ -103,19 +102,24 @@ class DoorService:
         log only.
         """
         now = self.ctx.clock.now()
+        keys = self.passes.trusted_keys()
         with self.path.connection():
             used = len(nonce) <= MAX_NONCE_LENGTH and self.path.consume_nonce(
                 tokens.token_hash(nonce), world.world_id, now
             )
-            return self._admit(world, presentation, nonce, used, now)
+            door = self._door(world.world_id, keys)
+            return self._admit(world, door, presentation, nonce, nonce_used=used, now=now)
 
     def door_check_now(
         self, world: WorldPrincipal, presentation: str, nonce: str
     ) -> DoorAdmission | None:
         """:meth:`door_check` when it can run without waiting on a lock or the network
-        (SQLite, no other writer busy), for the event loop; None, having done nothing,
-        when it cannot."""
+        (SQLite, no other writer busy, the issuer's keys known), for the event loop;
+        None, having done nothing, when it cannot."""
         now = self.ctx.clock.now()
+        keys = self.passes.trusted_keys_now()
+        if keys is None:
+            return None
         with self.path.connection(wait=False) as bound:
             if not bound:
                 return None
@@ -124,10 +128,18 @@ class DoorService:
             )
             if used is None:
                 return None
-            return self._admit(world, presentation, nonce, used, now)
+            door = self._door(world.world_id, keys)
+            return self._admit(world, door, presentation, nonce, nonce_used=used, now=now)
 
     def _admit(
-        self, world: WorldPrincipal, presentation: str, nonce: str, nonce_used: bool, now: datetime
+        self,
+        world: WorldPrincipal,
+        door: DoorCheck,
+        presentation: str,
+        nonce: str,
+        *,
+        nonce_used: bool,
+        now: datetime,
     ) -> DoorAdmission:
         reason: str | None = None
         verified = None
@@ -135,7 +147,7 @@ class DoorService:
             reason = "unknown_nonce"
         else:
             try:
-                verified = self._door(world.world_id).verify(presentation, nonce, now)
+                verified = door.verify(presentation, nonce, now)
             except PassRejected as exc:
                 reason = exc.reason
             else:

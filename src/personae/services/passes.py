@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -10,7 +11,7 @@ from typing import Any, Protocol
 from personae.config import Settings
 from personae.crypto import statuslist, tokens
 from personae.crypto.jose import JoseError, load_public_jwk, public_jwk
-from personae.crypto.keystore import jwk_thumbprint
+from personae.crypto.keystore import SigningKey, jwk_thumbprint
 from personae.crypto.sdjwt import issue_pass
 from personae.errors import (
     FieldError,
@@ -31,6 +32,11 @@ STATUS_LIST_FILL = int(STATUS_LIST_CAPACITY * 0.75)
 SIGNING_PURPOSE = "pass"
 # Digests are padded to a multiple of this, so a pass does not tell how many claims it hides.
 DIGEST_PADDING = 8
+# A retired key is published this long after its last pass expires: doors allow some
+# clock skew past ``exp``.
+RETIRED_KEY_GRACE = timedelta(minutes=5)
+# How long a process keeps the set of published keys before it looks again.
+KEY_SET_RECHECK_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -76,21 +82,55 @@ class PassService:
         self.sanctions = sanctions
         self.issuer = settings.issuer_url.rstrip("/")
         self._status_cache: dict[str, tuple[datetime, str, datetime]] = {}
-        self._issuer_keys: tuple[str, StaticIssuerKeys] | None = None
+        self._issuer_keys: tuple[frozenset[str], StaticIssuerKeys, float] | None = None
+        self._active_kid = ""
 
     # -- issuer metadata and status lists -------------------------------------
 
-    def _signing_key(self) -> Any:
-        return self.ctx.keystore.signing_key(SIGNING_PURPOSE, self.settings.pass_alg)
+    def _signing_key(self) -> SigningKey:
+        key = self.ctx.keystore.signing_key(SIGNING_PURPOSE, self.settings.pass_alg)
+        self._active_kid = key.kid
+        return key
 
     def issuer_metadata(self) -> dict[str, Any]:
         """`/.well-known/jwt-vc-issuer`: the issuer and every key that may verify its passes."""
-        self._signing_key()  # made on first use, so the metadata never lists no key
         keys = [
-            {**public_jwk(k.public_key), "kid": k.kid, "use": "sig"}
-            for k in self.ctx.keystore.verification_keys(SIGNING_PURPOSE)
+            {**public_jwk(k.public_key), "kid": k.kid, "use": "sig"} for k in self.published_keys()
         ]
         return {"issuer": self.issuer, "jwks": {"keys": keys}}
+
+    def published_keys(self) -> list[SigningKey]:
+        """The active pass key, and each older one until the last pass it signed has
+        expired (plus a grace for doors' clock skew); newest first.
+
+        A key with no record yet (it signed passes before each key's last expiry was
+        recorded, or none at all) is recorded once as possibly having signed every
+        pass issued so far.
+        """
+        active = self._signing_key()  # made on first use, so there is always one
+        keys = self.ctx.keystore.verification_keys(SIGNING_PURPOSE)
+        with self.ctx.uow(write=False) as uow:
+            last = uow.pass_signing_keys.last_expiries()
+        if any(k.kid not in last for k in keys):
+            with self.ctx.uow() as uow:
+                latest = uow.passes.latest_expiry() or self.ctx.clock.now()
+                for key in keys:
+                    if key.kid not in last:
+                        uow.pass_signing_keys.extend(key.kid, latest)
+                last = uow.pass_signing_keys.last_expiries()
+        retire_before = self.ctx.clock.now() - RETIRED_KEY_GRACE
+        return [k for k in keys if k.kid == active.kid or last[k.kid] > retire_before]
+
+    def rotate_signing_key(self) -> tuple[SigningKey, datetime]:
+        """A new active pass key; the old one stays published until the returned time."""
+        old = self._signing_key()
+        with self.ctx.uow(write=False) as uow:
+            last = uow.pass_signing_keys.last_expiries().get(old.kid)
+            latest = uow.passes.latest_expiry()
+        new = self.ctx.keystore.rotate_signing_key(SIGNING_PURPOSE, self.settings.pass_alg)
+        self._issuer_keys = None
+        until = max(filter(None, (last, latest)), default=self.ctx.clock.now())
+        return new, until + RETIRED_KEY_GRACE
 
     def vct_for(self, world_id: str) -> str:
         """Each world's passes have their own type, so an offline door can refuse any
@@ -238,6 +278,7 @@ class PassService:
                 claims=claims,
                 decoys=(-len(claims)) % DIGEST_PADDING or DIGEST_PADDING,
             )
+            uow.pass_signing_keys.extend(key.kid, expires)
             record = PassRecord(
                 tokens.new_id("pass_"),
                 persona.id,
@@ -273,16 +314,27 @@ class PassService:
                 raise NotFound("no such pass")
             self.set_revoked(uow, record, now, "person")
 
-    def trusted_keys(self) -> StaticIssuerKeys:
-        """Every pass key, parsed once and again only when the active key changes.
+    def trusted_keys_now(self) -> StaticIssuerKeys | None:
+        """:meth:`trusted_keys` if known without any I/O, else None."""
+        cached = self._issuer_keys
+        # The key this process last signed with is always among them.
+        if cached is not None and cached[2] > time.monotonic() and self._active_kid in cached[0]:
+            return cached[1]
+        return None
 
-        The same object is returned until then, so a door built on it can be kept.
-        """
-        active = self._signing_key().kid
-        if self._issuer_keys is None or self._issuer_keys[0] != active:
-            keys = self.ctx.keystore.verification_keys(SIGNING_PURPOSE)
-            self._issuer_keys = (
-                active,
-                StaticIssuerKeys(self.issuer, {k.kid: k.public_key for k in keys}),
-            )
-        return self._issuer_keys[1]
+    def trusted_keys(self) -> StaticIssuerKeys:
+        """The published pass keys, parsed; looked up again at most every
+        ``KEY_SET_RECHECK_SECONDS``, and the same object until the set changes, so a
+        door built on it can be kept."""
+        known = self.trusted_keys_now()
+        if known is not None:
+            return known
+        keys = self.published_keys()
+        kids = frozenset(k.kid for k in keys)
+        cached = self._issuer_keys
+        if cached is None or cached[0] != kids:
+            trusted = StaticIssuerKeys(self.issuer, {k.kid: k.public_key for k in keys})
+        else:
+            trusted = cached[1]
+        self._issuer_keys = (kids, trusted, time.monotonic() + KEY_SET_RECHECK_SECONDS)
+        return trusted

@@ -17,6 +17,8 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from personae.domain.events import Event
 from personae.store import tables as t
@@ -405,6 +407,34 @@ class PassSettings(_Repo):
         return int(value) if value is not None else None
 
 
+class PassSigningKeys(_Repo):
+    def extend(self, kid: str, expires_at: datetime) -> None:
+        """Record that ``kid`` signed a pass valid until ``expires_at`` (keeps the latest)."""
+        k = t.pass_signing_keys
+        if self.conn.dialect.name == "postgresql":
+            pg = pg_insert(k).values(kid=kid, last_expires_at=expires_at)
+            self.conn.execute(
+                pg.on_conflict_do_update(
+                    index_elements=[k.c.kid],
+                    set_={"last_expires_at": func.greatest(k.c.last_expires_at, expires_at)},
+                )
+            )
+            return
+        lite = sqlite_insert(k).values(kid=kid, last_expires_at=expires_at)
+        self.conn.execute(
+            lite.on_conflict_do_update(
+                index_elements=[k.c.kid],
+                set_={"last_expires_at": lite.excluded.last_expires_at},
+                where=k.c.last_expires_at < lite.excluded.last_expires_at,
+            )
+        )
+
+    def last_expiries(self) -> dict[str, datetime]:
+        """Each recorded key's latest pass expiry."""
+        k = t.pass_signing_keys
+        return {kid: at for kid, at in self.conn.execute(select(k.c.kid, k.c.last_expires_at))}
+
+
 class StatusLists(_Repo):
     def open_for(self, world_id: str) -> StatusListRecord | None:
         """The world's newest list with room, locked for update (a row lock on PostgreSQL)."""
@@ -475,6 +505,12 @@ class Passes(_Repo):
     def get(self, pass_id: str) -> PassRecord | None:
         row = self.conn.execute(select(*self._cols).where(t.passes.c.id == pass_id)).first()
         return PassRecord(**row._mapping) if row else None
+
+    def latest_expiry(self) -> datetime | None:
+        """When the last pass issued so far expires."""
+        q = select(func.max(t.passes.c.expires_at))
+        latest: datetime | None = self.conn.execute(q).scalar()
+        return latest
 
     def for_persona(self, persona_id: str) -> list[PassRecord]:
         rows = self.conn.execute(

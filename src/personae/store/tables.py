@@ -230,6 +230,15 @@ passes = Table(
     Column("revoked_by", String(16), nullable=True),
 )
 
+# Each pass signing key and the latest expiry of a pass it signed: the issuer publishes
+# a retired key until then, and no longer.
+pass_signing_keys = Table(
+    "pass_signing_keys",
+    metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("last_expires_at", UTCDateTime, nullable=False),
+)
+
 door_nonces = Table(
     "door_nonces",
     metadata,

@@ -20,6 +20,7 @@ from personae.store.repositories import (
     Outbox,
     Passes,
     PassSettings,
+    PassSigningKeys,
     Personas,
     PersonaValues,
     Persons,
@@ -73,6 +74,7 @@ class UnitOfWork:
     disclosures: Disclosures
     outbox: Outbox
     pass_settings: PassSettings
+    pass_signing_keys: PassSigningKeys
     status_lists: StatusLists
     passes: Passes
     door_nonces: DoorNonces
@@ -124,6 +126,7 @@ class UnitOfWork:
         self.disclosures = Disclosures(conn)
         self.outbox = Outbox(conn)
         self.pass_settings = PassSettings(conn)
+        self.pass_signing_keys = PassSigningKeys(conn)
         self.status_lists = StatusLists(conn)
         self.passes = Passes(conn)
         self.door_nonces = DoorNonces(conn)
