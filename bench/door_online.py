@@ -18,7 +18,7 @@ of a shared machine then hits every kind) and each figure is its best round.
 
 The limit implied by "the trivial endpoint plus two verifies" is
 1 / (1/healthz_rps + 2 x t_verify), where t_verify is one raw ES256 verify with
-`cryptography`, measured in this process in the same run.
+`cryptography`, measured in this process before and after the load (the faster).
 """
 
 from __future__ import annotations
@@ -111,6 +111,7 @@ def raw_verify_seconds() -> float:
 def measure(quick: bool) -> dict[str, object]:
     """The online door check beside /healthz on one server, with the implied limit."""
     checks, rounds = (1_500, 2) if quick else (5_000, 4)
+    verify_before = raw_verify_seconds()
     with tempfile.TemporaryDirectory(prefix="personae-door-") as tmp:
         data = Path(tmp)
         key, first_sight, returning = prepare(data, checks * rounds)
@@ -136,7 +137,8 @@ def measure(quick: bool) -> dict[str, object]:
         max(runs[name], key=lambda result: result.per_second)
         for name in ("healthz", "first", "again")
     )
-    t_verify = raw_verify_seconds()
+    # The faster of two measurements: a slow spell must not lower the limit.
+    t_verify = min(verify_before, raw_verify_seconds())
     limit = 1 / (1 / trivial.per_second + 2 * t_verify)
     return {
         "connections": 50,
