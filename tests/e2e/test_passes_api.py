@@ -227,10 +227,11 @@ def test_a_door_check_waits_in_the_thread_pool_while_another_writer_is_busy(
     lock = writer_lock(services.engine)
     if lock is None:
         return
-    released = threading.Event()
+    released, acquired = threading.Event(), threading.Event()
 
     def busy_writer() -> None:
         with lock:
+            acquired.set()
             released.wait(5)
 
     nonce = client.post("/v1/worlds/me/nonces", headers=bearer(s["key"])).json()["nonce"]
@@ -245,6 +246,7 @@ def test_a_door_check_waits_in_the_thread_pool_while_another_writer_is_busy(
     writer = threading.Thread(target=busy_writer)
     writer.start()
     try:
+        assert acquired.wait(5)
         threading.Timer(0.2, released.set).start()
         response = client.post(
             "/v1/worlds/me/door-check",
@@ -284,8 +286,9 @@ def test_door_check_bad_input_is_a_problem_that_echoes_nothing(
             url, headers={**key, "content-type": "application/json"}, content=raw
         )
         assert response.status_code == 422, raw
-    # No key, or an unknown one: 401 before the body is read.
+    # No key, or an unknown one: 401 before the body is read (even a malformed one).
     assert client.post(url, json={"presentation": "p", "nonce": "n"}).status_code == 401
+    assert client.post(url, json={"nonce": 7, "extra": True}).status_code == 401
     any_body = {"presentation": "p", "nonce": "n"}
     for unknown in ("pwk_" + "0" * 40, "not-a-world-key"):
         assert client.post(url, headers=bearer(unknown), json=any_body).status_code == 401

@@ -5,14 +5,17 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
+from tests.conftest import make_settings
 from tests.helpers import AGE_GATE, ALICE, join, register, world
 
-from personae.bootstrap import Services
+from personae.bootstrap import Services, build
 from personae.clock import FixedClock
 from personae.crypto import tokens
 from personae.services.auth import WorldPrincipal
@@ -166,3 +169,58 @@ def test_admission_agrees_with_the_sanctions_repository(
     assert admission.blocked is refused
     in_force = starts < 0 and (ends is None or ends > 0) and not lifted
     assert admission.blocked is (blocks and in_force)
+
+
+@pytest.fixture
+def sqlite_services(tmp_path: Path, clock: FixedClock) -> Iterator[Services]:
+    """Services on SQLite only: the writer lock below is SQLite's."""
+    services = build(make_settings(tmp_path, f"sqlite:///{tmp_path / 'door.db'}"), clock=clock)
+    try:
+        yield services
+    finally:
+        services.close()
+
+
+def test_door_checks_waiting_for_the_writer_hold_no_connection(
+    sqlite_services: Services,
+) -> None:
+    """A door check waits for SQLite's writer lock before it takes a pooled connection,
+    as every unit of work does; otherwise waiting door checks could hold every pooled
+    connection while the lock's holder waits for one."""
+    services = sqlite_services
+    lock = writer_lock(services.engine)
+    assert lock is not None
+    aurora, _ = world(services, "Aurora", AGE_GATE)
+    principal = WorldPrincipal(aurora, "Aurora")
+    nonces = [services.door.new_nonce(principal).nonce for _ in range(24)]
+    outcomes: list[str] = []
+
+    def check(nonce: str) -> None:
+        try:
+            services.door.door_check(principal, "not-a-presentation~x", nonce)
+        except Exception as exc:  # the presentation is refused, after the nonce is used
+            outcomes.append(type(exc).__name__)
+
+    with lock:  # a writer of this process is busy
+        checks = [threading.Thread(target=check, args=(n,)) for n in nonces]
+        for thread in checks:
+            thread.start()
+        time.sleep(0.3)  # every check is now waiting for the lock
+        got: list[bool] = []
+        holder = threading.Thread(target=lambda: got.append(_pooled(services)))
+        holder.start()
+        holder.join(5)
+        assert got == [True]  # the lock's holder still gets a connection
+    for thread in checks:
+        thread.join(10)
+    assert outcomes == ["PresentationRejected"] * len(nonces)
+    with services.engine.connect() as conn:
+        n = t.door_nonces.c
+        used = conn.execute(select(n.used_at).where(n.world_id == aurora)).scalars().all()
+    assert len(used) == len(nonces) and all(at is not None for at in used)
+
+
+def _pooled(services: Services) -> bool:
+    connection = services.engine.raw_connection()
+    connection.close()
+    return True

@@ -35,8 +35,10 @@ DIGEST_PADDING = 8
 # A retired key is published this long after its last pass expires: doors allow some
 # clock skew past ``exp``.
 RETIRED_KEY_GRACE = timedelta(minutes=5)
-# How long a process keeps the set of published keys before it looks again.
+# How long a process keeps the set of published keys before it looks again, and how
+# often at most a door meeting an unknown key id makes it look sooner.
 KEY_SET_RECHECK_SECONDS = 60.0
+KEY_REFRESH_MIN_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -81,9 +83,11 @@ class PassService:
         self.settings = settings
         self.sanctions = sanctions
         self.issuer = settings.issuer_url.rstrip("/")
-        self._status_cache: dict[str, tuple[datetime, str, datetime]] = {}
+        self._status_cache: dict[str, tuple[tuple[datetime, str], str, datetime]] = {}
+        self._recorded: dict[str, datetime] = {}
         self._issuer_keys: tuple[frozenset[str], StaticIssuerKeys, float] | None = None
         self._active_kid = ""
+        self._next_refresh = 0.0
 
     # -- issuer metadata and status lists -------------------------------------
 
@@ -124,13 +128,31 @@ class PassService:
     def rotate_signing_key(self) -> tuple[SigningKey, datetime]:
         """A new active pass key; the old one stays published until the returned time."""
         old = self._signing_key()
-        with self.ctx.uow(write=False) as uow:
-            last = uow.pass_signing_keys.last_expiries().get(old.kid)
-            latest = uow.passes.latest_expiry()
         new = self.ctx.keystore.rotate_signing_key(SIGNING_PURPOSE, self.settings.pass_alg)
         self._issuer_keys = None
-        until = max(filter(None, (last, latest)), default=self.ctx.clock.now())
+        self.published_keys()  # records any key without a record, as the metadata would
+        with self.ctx.uow(write=False) as uow:
+            until = uow.pass_signing_keys.last_expiries()[old.kid]
         return new, until + RETIRED_KEY_GRACE
+
+    def _record_key_use(self, uow: UnitOfWork, kid: str, valid_until: datetime) -> None:
+        """Keep ``kid`` published until at least ``valid_until`` (a pass or status list it
+        signed expires then).
+
+        Rounded up to the hour and remembered, so a process writes the shared row about
+        once an hour per key, not once per pass. The first record of a key also covers
+        every pass issued so far: it may have signed some before keys were recorded.
+        """
+        until = valid_until.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        recorded = self._recorded.get(kid)
+        if recorded is not None and recorded >= until:
+            return
+        known = uow.pass_signing_keys.last_expiry(kid)
+        if known is None:
+            until = max(until, uow.passes.latest_expiry() or until)
+        if known is None or known < until:
+            uow.pass_signing_keys.extend(kid, until)
+        self._recorded[kid] = until if known is None else max(known, until)
 
     def vct_for(self, world_id: str) -> str:
         """Each world's passes have their own type, so an offline door can refuse any
@@ -148,12 +170,14 @@ class PassService:
             raise NotFound("no such status list")
         bits, updated_at = found
         now = self.ctx.clock.now()
-        cached = self._status_cache.get(list_id)
-        if cached and cached[0] == updated_at and cached[2] > now:
-            return cached[1]
         key = self._signing_key()
+        cached = self._status_cache.get(list_id)
+        if cached and cached[0] == (updated_at, key.kid) and cached[2] > now:
+            return cached[1]
         ttl = self.settings.status_list_ttl_seconds
         expires = now + timedelta(seconds=max(ttl * 10, 3600))
+        with self.ctx.uow() as uow:  # doors verify the token with this key until it expires
+            self._record_key_use(uow, key.kid, expires)
         token = statuslist.status_list_token(
             key.private_key,
             key.kid,
@@ -165,7 +189,7 @@ class PassService:
             issuer=self.issuer,
         )
         # Serve the same token until the list changes or half its life has gone.
-        self._status_cache[list_id] = (updated_at, token, now + (expires - now) / 2)
+        self._status_cache[list_id] = ((updated_at, key.kid), token, now + (expires - now) / 2)
         return token
 
     def _allocate(self, uow: UnitOfWork, world_id: str, now: datetime) -> tuple[str, int]:
@@ -278,7 +302,7 @@ class PassService:
                 claims=claims,
                 decoys=(-len(claims)) % DIGEST_PADDING or DIGEST_PADDING,
             )
-            uow.pass_signing_keys.extend(key.kid, expires)
+            self._record_key_use(uow, key.kid, expires)
             record = PassRecord(
                 tokens.new_id("pass_"),
                 persona.id,
@@ -321,6 +345,19 @@ class PassService:
         if cached is not None and cached[2] > time.monotonic() and self._active_kid in cached[0]:
             return cached[1]
         return None
+
+    def refreshed_keys(self) -> StaticIssuerKeys | None:
+        """The published keys looked up now, if they changed since last time; None when
+        unchanged, or when the last such lookup was under ``KEY_REFRESH_MIN_SECONDS`` ago
+        (for a door that meets a ``kid`` it does not know)."""
+        moment = time.monotonic()
+        if moment < self._next_refresh:
+            return None
+        self._next_refresh = moment + KEY_REFRESH_MIN_SECONDS
+        before = self._issuer_keys
+        self._issuer_keys = None
+        keys = self.trusted_keys()
+        return None if before is not None and keys is before[1] else keys
 
     def trusted_keys(self) -> StaticIssuerKeys:
         """The published pass keys, parsed; looked up again at most every

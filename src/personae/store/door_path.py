@@ -137,30 +137,40 @@ class DoorPath:
     def _consume_nonce(
         self, nonce_hash: bytes, world_id: str, now: datetime, *, wait: bool
     ) -> bool | None:
-        conn = self._bound()
-        if conn is None:
-            with self.connection():
-                return self._consume_nonce(nonce_hash, world_id, now, wait=wait)
         at = self._encode_time(now)
         params = (at, nonce_hash, world_id, at)
-        if self._writer_lock is not None:
-            # One statement in autocommit mode is its own transaction; the lock
-            # queues this process's writers instead of SQLite's busy-wait.
-            if not self._writer_lock.acquire(blocking=wait):
-                return None
-            try:
+        if self._writer_lock is None:
+            with self._checked_out() as conn:
+                try:
+                    used = conn.execute(self._consume, params).rowcount == 1
+                    conn.commit()
+                except BaseException:
+                    conn.rollback()
+                    raise
+                return bool(used)
+        # One statement in autocommit mode is its own transaction; the lock queues this
+        # process's writers instead of SQLite's busy-wait. Lock first, connection second,
+        # as every unit of work does: a caller holding a connection while it waits for
+        # the lock could starve the lock's holder of one.
+        if not self._writer_lock.acquire(blocking=wait):
+            return None
+        try:
+            with self._checked_out() as conn:
                 if wait:
                     return bool(conn.execute(self._consume, params).rowcount == 1)
                 return self._consume_without_waiting(conn, params)
-            finally:
-                self._writer_lock.release()
-        try:
-            used = conn.execute(self._consume, params).rowcount == 1
-            conn.commit()
-        except BaseException:
-            conn.rollback()
-            raise
-        return bool(used)
+        finally:
+            self._writer_lock.release()
+
+    @contextmanager
+    def _checked_out(self) -> Iterator[Any]:
+        """This thread's bound connection, or one from the pool for this block."""
+        conn = self._bound()
+        if conn is not None:
+            yield conn
+            return
+        with self.connection():
+            yield self._local.conn
 
     def _consume_without_waiting(self, conn: Any, params: tuple[Any, ...]) -> bool | None:
         """The nonce's use on SQLite, or None, having changed nothing, if another process
@@ -169,7 +179,8 @@ class DoorPath:
         try:
             return bool(conn.execute(self._consume, params).rowcount == 1)
         except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            # Extended codes (SQLITE_BUSY_SNAPSHOT, ...) keep the primary code's low byte.
+            if exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
                 return None
             raise
         finally:

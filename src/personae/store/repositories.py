@@ -429,6 +429,14 @@ class PassSigningKeys(_Repo):
             )
         )
 
+    def last_expiry(self, kid: str) -> datetime | None:
+        """The latest expiry recorded for ``kid``, if any."""
+        k = t.pass_signing_keys
+        found: datetime | None = self.conn.execute(
+            select(k.c.last_expires_at).where(k.c.kid == kid)
+        ).scalar_one_or_none()
+        return found
+
     def last_expiries(self) -> dict[str, datetime]:
         """Each recorded key's latest pass expiry."""
         k = t.pass_signing_keys

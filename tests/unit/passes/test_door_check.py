@@ -276,3 +276,17 @@ def test_a_returning_pass_keeps_its_issuer_signature_only_under_the_same_key(
     with pytest.raises(PassRejected) as refused:
         door.verify(world.present(issued.sd_jwt, nonce="n4"), "n4", World.NOW)
     assert refused.value.reason == "unknown_kid"
+
+
+def test_how_much_a_door_remembers_is_its_own(world: World) -> None:
+    forgetful = world.make_door(remember=0)
+    presentation = world.present()
+    for _ in range(2):
+        assert forgetful.verify(presentation, World.NONCE, World.NOW).persona_id == "PERSONA7"
+    assert not forgetful._passes and not forgetful._holder_keys and not forgetful._disclosures
+    one = world.make_door(remember=1)
+    for shown in (world.present(), world.present()):
+        one.verify(shown, World.NONCE, World.NOW)
+    assert len(one._passes) == 1 and len(one._disclosures) <= 8
+    with pytest.raises(ValueError):
+        world.make_door(remember=-1)
