@@ -117,4 +117,4 @@ def test_rotating_the_pass_key_from_the_command_line(env: dict[str, str]) -> Non
     assert second.exit_code == 0, second.output
     new_kid = second.output.split("signed with ")[1].split(";")[0]
     assert new_kid not in first.output
-    assert "stays published until" in second.output
+    assert "stays published at least until" in second.output

@@ -17,6 +17,7 @@ from personae.bootstrap import Services, build
 from personae.clock import FixedClock
 from personae.crypto import keystore
 from personae.crypto.jose import b64url_decode, public_jwk
+from personae.services import passes as passes_module
 from personae.services.passes import RETIRED_KEY_GRACE
 from personae.store import tables as t
 from personae.verify import present
@@ -209,3 +210,20 @@ def test_a_door_meeting_a_key_it_does_not_know_yet_looks_again(
         other.close()
     assert _kid_of(issued.sd_jwt) == rotated.kid
     assert _admits(client, key, aurora, issued.sd_jwt, holder) == 200
+
+
+def test_looking_the_keys_up_again_is_rare_and_keeps_an_unchanged_set(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    passes = services.passes
+    keys = passes.trusted_keys()
+    assert passes.refreshed_keys() is None  # nothing changed: the same set, doors kept
+    assert passes.trusted_keys() is keys
+    passes.rotate_signing_key()
+    passes._issuer_keys = (frozenset(), keys, float("inf"))  # as if it had not noticed
+    assert passes.may_refresh_keys() is False
+    assert passes.refreshed_keys() is None  # too soon after the last look
+    monkeypatch.setattr(passes_module, "KEY_REFRESH_MIN_SECONDS", 0.0)
+    passes._next_refresh = 0.0
+    fresh = passes.refreshed_keys()
+    assert fresh is not None and fresh is not keys

@@ -215,7 +215,7 @@ def rotate_pass() -> None:
     new, until = _services().passes.rotate_signing_key()
     typer.echo(
         f"passes are now signed with {new.kid}; the previous key stays published "
-        f"until {until.isoformat(timespec='seconds')}"
+        f"at least until {until.isoformat(timespec='seconds')}"
     )
 
 

@@ -9,14 +9,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
+
 from personae.config import Settings
 from personae.crypto import tokens
+from personae.crypto.jose import JoseError, b64url_decode
 from personae.errors import PresentationRejected
 from personae.services.auth import WorldPrincipal
 from personae.services.context import ServiceContext
 from personae.services.passes import PassService
 from personae.store.door_path import DoorPath
-from personae.verify import DoorCheck, PassRejected, StaticIssuerKeys, VerifiedPass
+from personae.verify import DoorCheck, PassRejected, StaticIssuerKeys
 
 log = logging.getLogger("personae.passes")
 
@@ -25,6 +28,7 @@ log = logging.getLogger("personae.passes")
 DOOR_CACHE_SIZE = 64
 PASSES_PER_DOOR = 512
 MAX_NONCE_LENGTH = 128
+MAX_HEADER_LENGTH = 1024
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,10 @@ class DoorService:
         """
         now = self.ctx.clock.now()
         keys = self.passes.trusted_keys()
+        if not _knows(keys, self.passes.issuer, _issuer_kid(presentation)):
+            # A key rotated by another process a moment ago: look again (at most every
+            # few seconds, however many unknown key ids arrive).
+            keys = self.passes.refreshed_keys() or keys
         # The nonce first, on a connection of its own: waiting for SQLite's writer lock
         # while holding a pooled connection could starve the lock's holder of one.
         used = len(nonce) <= MAX_NONCE_LENGTH and self.path.consume_nonce(
@@ -130,6 +138,11 @@ class DoorService:
         keys = self.passes.trusted_keys_now()
         if keys is None:
             return None
+        if (
+            not _knows(keys, self.passes.issuer, _issuer_kid(presentation))
+            and self.passes.may_refresh_keys()
+        ):
+            return None  # the thread pool looks the keys up again
         with self.path.connection(wait=False) as bound:
             if not bound:
                 return None
@@ -157,7 +170,7 @@ class DoorService:
             reason = "unknown_nonce"
         else:
             try:
-                verified = self._verify(world, door, presentation, nonce, now)
+                verified = door.verify(presentation, nonce, now)
             except PassRejected as exc:
                 reason = exc.reason
             else:
@@ -173,17 +186,19 @@ class DoorService:
             raise PresentationRejected("presentation rejected")
         return DoorAdmission(verified.persona_id, dict(verified.claims), int(verified.exp))
 
-    def _verify(
-        self, world: WorldPrincipal, door: DoorCheck, presentation: str, nonce: str, now: datetime
-    ) -> VerifiedPass:
-        try:
-            return door.verify(presentation, nonce, now)
-        except PassRejected as exc:
-            # A key rotated by another process a moment ago: look again (rarely; a
-            # stream of unknown kids cannot make it look more than every few seconds).
-            if exc.reason != "unknown_kid":
-                raise
-            keys = self.passes.refreshed_keys()
-            if keys is None:
-                raise
-            return self._door(world.world_id, keys).verify(presentation, nonce, now)
+
+def _issuer_kid(presentation: str) -> str | None:
+    """The ``kid`` in the issuer JWT's header, unverified (to know whether to look the
+    issuer's keys up again before checking); None if there is none to read."""
+    end = presentation.find(".")
+    if not 0 < end <= MAX_HEADER_LENGTH:
+        return None
+    try:
+        kid = orjson.loads(b64url_decode(presentation[:end])).get("kid")
+    except (JoseError, ValueError, AttributeError):
+        return None
+    return kid if isinstance(kid, str) else None
+
+
+def _knows(keys: StaticIssuerKeys, issuer: str, kid: str | None) -> bool:
+    return kid is None or keys.key_for(issuer, kid, 0.0) is not None

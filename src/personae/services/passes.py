@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,6 +40,11 @@ RETIRED_KEY_GRACE = timedelta(minutes=5)
 # often at most a door meeting an unknown key id makes it look sooner.
 KEY_SET_RECHECK_SECONDS = 60.0
 KEY_REFRESH_MIN_SECONDS = 5.0
+
+
+def _hour_after(moment: datetime) -> datetime:
+    """The first whole hour after ``moment`` (a key record's rounding)."""
+    return moment.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,7 @@ class PassService:
         self._issuer_keys: tuple[frozenset[str], StaticIssuerKeys, float] | None = None
         self._active_kid = ""
         self._next_refresh = 0.0
+        self._refreshing = threading.Lock()
 
     # -- issuer metadata and status lists -------------------------------------
 
@@ -126,7 +133,8 @@ class PassService:
         return [k for k in keys if k.kid == active.kid or last[k.kid] > retire_before]
 
     def rotate_signing_key(self) -> tuple[SigningKey, datetime]:
-        """A new active pass key; the old one stays published until the returned time."""
+        """A new active pass key; the old one stays published at least until the returned
+        time (later if a process still signs with it: each looks again within a minute)."""
         old = self._signing_key()
         new = self.ctx.keystore.rotate_signing_key(SIGNING_PURPOSE, self.settings.pass_alg)
         self._issuer_keys = None
@@ -135,24 +143,34 @@ class PassService:
             until = uow.pass_signing_keys.last_expiries()[old.kid]
         return new, until + RETIRED_KEY_GRACE
 
-    def _record_key_use(self, uow: UnitOfWork, kid: str, valid_until: datetime) -> None:
+    def _record_key_use(self, uow: UnitOfWork, kid: str, valid_until: datetime) -> datetime | None:
         """Keep ``kid`` published until at least ``valid_until`` (a pass or status list it
-        signed expires then).
+        signed expires then), in the caller's transaction; what to pass to
+        :meth:`_remember_key_use` once it commits, or None if nothing was needed.
 
         Rounded up to the hour and remembered, so a process writes the shared row about
         once an hour per key, not once per pass. The first record of a key also covers
         every pass issued so far: it may have signed some before keys were recorded.
         """
-        until = valid_until.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-        recorded = self._recorded.get(kid)
-        if recorded is not None and recorded >= until:
-            return
+        until = _hour_after(valid_until)
+        if self._key_use_covered(kid, until):
+            return None
         known = uow.pass_signing_keys.last_expiry(kid)
         if known is None:
             until = max(until, uow.passes.latest_expiry() or until)
         if known is None or known < until:
             uow.pass_signing_keys.extend(kid, until)
-        self._recorded[kid] = until if known is None else max(known, until)
+        return until if known is None else max(known, until)
+
+    def _key_use_covered(self, kid: str, until: datetime) -> bool:
+        recorded = self._recorded.get(kid)
+        return recorded is not None and recorded >= until
+
+    def _remember_key_use(self, kid: str, recorded: datetime | None) -> None:
+        # Only after the transaction that wrote it committed: a rolled-back record must
+        # not stop the next pass from writing its own.
+        if recorded is not None:
+            self._recorded[kid] = max(recorded, self._recorded.get(kid, recorded))
 
     def vct_for(self, world_id: str) -> str:
         """Each world's passes have their own type, so an offline door can refuse any
@@ -176,8 +194,10 @@ class PassService:
             return cached[1]
         ttl = self.settings.status_list_ttl_seconds
         expires = now + timedelta(seconds=max(ttl * 10, 3600))
-        with self.ctx.uow() as uow:  # doors verify the token with this key until it expires
-            self._record_key_use(uow, key.kid, expires)
+        if not self._key_use_covered(key.kid, _hour_after(expires)):
+            with self.ctx.uow() as uow:  # doors verify the token with this key until it expires
+                recorded = self._record_key_use(uow, key.kid, expires)
+            self._remember_key_use(key.kid, recorded)
         token = statuslist.status_list_token(
             key.private_key,
             key.kid,
@@ -302,7 +322,7 @@ class PassService:
                 claims=claims,
                 decoys=(-len(claims)) % DIGEST_PADDING or DIGEST_PADDING,
             )
-            self._record_key_use(uow, key.kid, expires)
+            recorded = self._record_key_use(uow, key.kid, expires)
             record = PassRecord(
                 tokens.new_id("pass_"),
                 persona.id,
@@ -316,6 +336,7 @@ class PassService:
                 None,
             )
             uow.passes.add(record)
+        self._remember_key_use(key.kid, recorded)
         return IssuedPassView(
             record.id, persona.id, persona.world_id, issued.sd_jwt, sorted(claims), now, expires
         )
@@ -350,14 +371,21 @@ class PassService:
         """The published keys looked up now, if they changed since last time; None when
         unchanged, or when the last such lookup was under ``KEY_REFRESH_MIN_SECONDS`` ago
         (for a door that meets a ``kid`` it does not know)."""
-        moment = time.monotonic()
-        if moment < self._next_refresh:
+        if not self.may_refresh_keys() or not self._refreshing.acquire(blocking=False):
             return None
-        self._next_refresh = moment + KEY_REFRESH_MIN_SECONDS
-        before = self._issuer_keys
-        self._issuer_keys = None
-        keys = self.trusted_keys()
-        return None if before is not None and keys is before[1] else keys
+        try:
+            self._next_refresh = time.monotonic() + KEY_REFRESH_MIN_SECONDS
+            before = self._issuer_keys
+            if before is not None:  # stale, but kept: an unchanged set stays the same object
+                self._issuer_keys = (before[0], before[1], 0.0)
+            keys = self.trusted_keys()
+            return None if before is not None and keys is before[1] else keys
+        finally:
+            self._refreshing.release()
+
+    def may_refresh_keys(self) -> bool:
+        """Whether :meth:`refreshed_keys` would look now (it looks at most every few seconds)."""
+        return time.monotonic() >= self._next_refresh
 
     def trusted_keys(self) -> StaticIssuerKeys:
         """The published pass keys, parsed; looked up again at most every

@@ -278,15 +278,20 @@ def test_a_returning_pass_keeps_its_issuer_signature_only_under_the_same_key(
     assert refused.value.reason == "unknown_kid"
 
 
-def test_how_much_a_door_remembers_is_its_own(world: World) -> None:
+def test_how_much_a_door_remembers_is_its_own(world: World, alg: str) -> None:
     forgetful = world.make_door(remember=0)
     presentation = world.present()
     for _ in range(2):
         assert forgetful.verify(presentation, World.NONCE, World.NOW).persona_id == "PERSONA7"
     assert not forgetful._passes and not forgetful._holder_keys and not forgetful._disclosures
     one = world.make_door(remember=1)
-    for shown in (world.present(), world.present()):
+    claims = {f"claim_{i}": i for i in range(6)}
+    for holder in (new_key(alg), new_key(alg)):
+        visitor = World(issuer_key=world.issuer_key, holder_key=holder, status=world.status)
+        shown = visitor.present(visitor.issue(claims=claims).sd_jwt, disclose=tuple(claims))
         one.verify(shown, World.NONCE, World.NOW)
-    assert len(one._passes) == 1 and len(one._disclosures) <= 8
+    # One pass, one holder key, and at most eight disclosures of the twelve it saw.
+    assert len(one._passes) == 1 and len(one._holder_keys) == 1
+    assert len(one._disclosures) == 8
     with pytest.raises(ValueError):
         world.make_door(remember=-1)
