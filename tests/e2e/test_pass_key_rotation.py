@@ -23,6 +23,50 @@ from personae.store import tables as t
 from personae.verify import present
 
 
+class Visitor:
+    """Alice in Aurora with a holder key: passes issued over HTTP, shown at the online door."""
+
+    def __init__(self, services: Services, client: TestClient) -> None:
+        self.services, self.client = services, client
+        self.world, self.key = world(services, "Aurora", AGE_GATE)
+        self.headers = register(client, "alice", ALICE)
+        self.persona = join(client, self.headers, self.world, ["birth_date@age_over_18"])
+        self.holder = ec.generate_private_key(ec.SECP256R1())
+
+    def issue(self) -> dict[str, Any]:
+        response = self.client.post(
+            f"/v1/me/personas/{self.persona}/passes",
+            headers=self.headers,
+            json={"holder_jwk": public_jwk(self.holder)},
+        )
+        assert response.status_code == 201, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def admitted(self, sd_jwt: str) -> bool:
+        """Whether the world's online door admits a presentation of ``sd_jwt``."""
+        nonce = self.client.post("/v1/worlds/me/nonces", headers=bearer(self.key)).json()
+        presentation = present(
+            sd_jwt,
+            self.holder,
+            audience=self.world,
+            nonce=nonce["nonce"],
+            disclose=[],
+            issued_at=self.services.ctx.clock.now(),
+        )
+        response = self.client.post(
+            "/v1/worlds/me/door-check",
+            headers=bearer(self.key),
+            json={"presentation": presentation, "nonce": nonce["nonce"]},
+        )
+        return response.status_code == 200
+
+
+@pytest.fixture
+def alice(services: Services, client: TestClient) -> Visitor:
+    return Visitor(services, client)
+
+
 def _kids(client: TestClient) -> list[str]:
     return [k["kid"] for k in client.get("/.well-known/jwt-vc-issuer").json()["jwks"]["keys"]]
 
@@ -32,47 +76,13 @@ def _kid_of(sd_jwt: str) -> str:
     return str(header["kid"])
 
 
-def _admits(client: TestClient, key: str, world_id: str, sd_jwt: str, holder: Any) -> int:
-    nonce = client.post("/v1/worlds/me/nonces", headers=bearer(key)).json()["nonce"]
-    services: Services = client.app.state.services  # type: ignore[attr-defined]
-    presentation = present(
-        sd_jwt,
-        holder,
-        audience=world_id,
-        nonce=nonce,
-        disclose=[],
-        issued_at=services.ctx.clock.now(),
-    )
-    response = client.post(
-        "/v1/worlds/me/door-check",
-        headers=bearer(key),
-        json={"presentation": presentation, "nonce": nonce},
-    )
-    return response.status_code
-
-
 def test_old_passes_open_doors_until_they_expire_then_the_old_key_is_withdrawn(
-    services: Services, client: TestClient, clock: FixedClock
+    services: Services, client: TestClient, clock: FixedClock, alice: Visitor
 ) -> None:
-    aurora, key = world(services, "Aurora", AGE_GATE)
-    alice = register(client, "alice", ALICE)
-    persona = join(client, alice, aurora, ["birth_date@age_over_18"])
-    holder = ec.generate_private_key(ec.SECP256R1())
-
-    def issue() -> dict[str, Any]:
-        response = client.post(
-            f"/v1/me/personas/{persona}/passes",
-            headers=alice,
-            json={"holder_jwk": public_jwk(holder)},
-        )
-        assert response.status_code == 201, response.text
-        body: dict[str, Any] = response.json()
-        return body
-
-    old_pass = issue()
+    old_pass = alice.issue()
     old_kid = _kid_of(old_pass["sd_jwt"])
     assert _kids(client) == [old_kid]
-    assert _admits(client, key, aurora, old_pass["sd_jwt"], holder) == 200
+    assert alice.admitted(old_pass["sd_jwt"])
 
     new_key, until = services.passes.rotate_signing_key()
     old_expiry = datetime.fromisoformat(old_pass["expires_at"])
@@ -83,11 +93,10 @@ def test_old_passes_open_doors_until_they_expire_then_the_old_key_is_withdrawn(
         <= old_expiry + timedelta(hours=1) + (RETIRED_KEY_GRACE)
     )
     # The new key signs from now on and is published beside the old one.
-    new_pass = issue()
+    new_pass = alice.issue()
     assert _kid_of(new_pass["sd_jwt"]) == new_key.kid != old_kid
     assert _kids(client) == [new_key.kid, old_kid]
-    assert _admits(client, key, aurora, old_pass["sd_jwt"], holder) == 200
-    assert _admits(client, key, aurora, new_pass["sd_jwt"], holder) == 200
+    assert alice.admitted(old_pass["sd_jwt"]) and alice.admitted(new_pass["sd_jwt"])
 
     # Up to the time the rotation announced, the old key is still published...
     clock.set(until - timedelta(seconds=1))
@@ -99,15 +108,9 @@ def test_old_passes_open_doors_until_they_expire_then_the_old_key_is_withdrawn(
 
 
 def test_a_key_with_no_record_is_kept_until_every_pass_so_far_expires(
-    services: Services, client: TestClient, clock: FixedClock
+    services: Services, client: TestClient, clock: FixedClock, alice: Visitor
 ) -> None:
-    aurora, _key = world(services, "Aurora", AGE_GATE)
-    alice = register(client, "alice", ALICE)
-    persona = join(client, alice, aurora, ["birth_date@age_over_18"])
-    holder = public_jwk(ec.generate_private_key(ec.SECP256R1()))
-    issued = client.post(
-        f"/v1/me/personas/{persona}/passes", headers=alice, json={"holder_jwk": holder}
-    ).json()
+    issued = alice.issue()
     old_kid = _kid_of(issued["sd_jwt"])
     services.passes.rotate_signing_key()
     # As after an upgrade from before keys' expiries were recorded.
@@ -120,16 +123,11 @@ def test_a_key_with_no_record_is_kept_until_every_pass_so_far_expires(
 
 
 def test_a_key_rotated_by_another_process_signs_and_opens_doors(
-    services: Services, client: TestClient, monkeypatch: pytest.MonkeyPatch
+    services: Services, alice: Visitor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(keystore, "SIGNING_KEY_RECHECK_SECONDS", 0.0)
-    aurora, key = world(services, "Aurora", AGE_GATE)
-    alice = register(client, "alice", ALICE)
-    persona = join(client, alice, aurora, ["birth_date@age_over_18"])
-    holder = ec.generate_private_key(ec.SECP256R1())
-    url = f"/v1/me/personas/{persona}/passes"
-    before = client.post(url, headers=alice, json={"holder_jwk": public_jwk(holder)}).json()
-    assert _admits(client, key, aurora, before["sd_jwt"], holder) == 200
+    before = alice.issue()
+    assert alice.admitted(before["sd_jwt"])
 
     # `personae keys rotate-pass` in another process: its own keystore on the same files.
     other = keystore.FileKeyStore(services.settings.keys_dir)
@@ -137,47 +135,37 @@ def test_a_key_rotated_by_another_process_signs_and_opens_doors(
         rotated = other.rotate_signing_key("pass", services.settings.pass_alg)
     finally:
         other.close()
-    after = client.post(url, headers=alice, json={"holder_jwk": public_jwk(holder)}).json()
+    after = alice.issue()
     assert _kid_of(after["sd_jwt"]) == rotated.kid
-    assert _admits(client, key, aurora, after["sd_jwt"], holder) == 200
-    assert _admits(client, key, aurora, before["sd_jwt"], holder) == 200
+    assert alice.admitted(after["sd_jwt"]) and alice.admitted(before["sd_jwt"])
 
 
 def test_the_first_record_of_a_key_covers_the_passes_it_signed_before(
-    services: Services, client: TestClient, clock: FixedClock
+    services: Services, client: TestClient, clock: FixedClock, alice: Visitor
 ) -> None:
-    aurora, key = world(services, "Aurora", AGE_GATE)
-    alice = register(client, "alice", ALICE)
-    persona = join(client, alice, aurora, ["birth_date@age_over_18"])
-    holder = ec.generate_private_key(ec.SECP256R1())
-    url = f"/v1/me/personas/{persona}/passes"
-    month = client.post(url, headers=alice, json={"holder_jwk": public_jwk(holder)}).json()
+    month = alice.issue()
     # As after an upgrade: no record of the key, and a process that never wrote one.
     with services.engine.begin() as conn:
         conn.execute(delete(t.pass_signing_keys))
     services.passes._recorded.clear()
     # The first pass after it lives an hour: the key's record still covers the month.
     with services.ctx.uow() as uow:
-        uow.pass_settings.set_ttl(aurora, 3600)
-    hour = client.post(url, headers=alice, json={"holder_jwk": public_jwk(holder)}).json()
+        uow.pass_settings.set_ttl(alice.world, 3600)
+    hour = alice.issue()
     assert _kid_of(hour["sd_jwt"]) == _kid_of(month["sd_jwt"])
     _new, until = services.passes.rotate_signing_key()
     assert until >= datetime.fromisoformat(month["expires_at"]) + RETIRED_KEY_GRACE
     clock.set(datetime.fromisoformat(hour["expires_at"]) + timedelta(hours=2))
     assert _kid_of(month["sd_jwt"]) in _kids(client)
-    assert _admits(client, key, aurora, month["sd_jwt"], holder) == 200
+    assert alice.admitted(month["sd_jwt"])
 
 
 def test_status_lists_are_signed_with_the_active_key_which_stays_published_meanwhile(
-    services: Services, client: TestClient, clock: FixedClock
+    services: Services, client: TestClient, alice: Visitor
 ) -> None:
-    aurora, _key = world(services, "Aurora", AGE_GATE)
-    alice = register(client, "alice", ALICE)
-    persona = join(client, alice, aurora, ["birth_date@age_over_18"])
-    holder = public_jwk(ec.generate_private_key(ec.SECP256R1()))
-    client.post(f"/v1/me/personas/{persona}/passes", headers=alice, json={"holder_jwk": holder})
+    alice.issue()
     with services.ctx.uow(write=False) as uow:
-        (record,) = uow.passes.for_persona(persona)
+        (record,) = uow.passes.for_persona(alice.persona)
     path = f"/v1/status-lists/{record.status_list_id}"
     before = client.get(path).text
     new, _until = services.passes.rotate_signing_key()
@@ -190,26 +178,20 @@ def test_status_lists_are_signed_with_the_active_key_which_stays_published_meanw
 
 
 def test_a_door_meeting_a_key_it_does_not_know_yet_looks_again(
-    services: Services, client: TestClient, clock: FixedClock
+    services: Services, clock: FixedClock, alice: Visitor
 ) -> None:
-    aurora, key = world(services, "Aurora", AGE_GATE)
-    alice = register(client, "alice", ALICE)
-    persona = join(client, alice, aurora, ["birth_date@age_over_18"])
-    holder = ec.generate_private_key(ec.SECP256R1())
-    url = f"/v1/me/personas/{persona}/passes"
-    before = client.post(url, headers=alice, json={"holder_jwk": public_jwk(holder)}).json()
-    assert _admits(client, key, aurora, before["sd_jwt"], holder) == 200  # keys now cached
+    assert alice.admitted(alice.issue()["sd_jwt"])  # the process has the keys cached now
 
     # Another process on the same database and keys rotates and issues at once.
     other = build(services.settings, clock=clock)
     try:
         rotated, _until = other.passes.rotate_signing_key()
-        person = other.auth.person(alice["authorization"].removeprefix("Bearer "))
-        issued = other.passes.issue(person, persona, public_jwk(holder))
+        person = other.auth.person(alice.headers["authorization"].removeprefix("Bearer "))
+        issued = other.passes.issue(person, alice.persona, public_jwk(alice.holder))
     finally:
         other.close()
     assert _kid_of(issued.sd_jwt) == rotated.kid
-    assert _admits(client, key, aurora, issued.sd_jwt, holder) == 200
+    assert alice.admitted(issued.sd_jwt)
 
 
 def test_looking_the_keys_up_again_is_rare_and_keeps_an_unchanged_set(
