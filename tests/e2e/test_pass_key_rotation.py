@@ -117,8 +117,12 @@ def test_a_key_with_no_record_is_kept_until_every_pass_so_far_expires(
     with services.engine.begin() as conn:
         conn.execute(delete(t.pass_signing_keys))
     assert old_kid in _kids(client)
+    # Recorded like any first record: the hour after the last pass so far expires.
     expiry = datetime.fromisoformat(issued["expires_at"])
-    clock.set(expiry + RETIRED_KEY_GRACE + timedelta(seconds=1))
+    last = expiry.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    clock.set(last + RETIRED_KEY_GRACE - timedelta(seconds=1))
+    assert old_kid in _kids(client)
+    clock.set(last + RETIRED_KEY_GRACE + timedelta(seconds=1))
     assert old_kid not in _kids(client)
 
 

@@ -115,20 +115,23 @@ class PassService:
         expired (plus a grace for doors' clock skew); newest first.
 
         A key with no record yet (it signed passes before each key's last expiry was
-        recorded, or none at all) is recorded once as possibly having signed every
-        pass issued so far.
+        recorded, or none at all) gets its first record as :meth:`_record_key_use`
+        makes it: covering every pass issued so far.
         """
         active = self._signing_key()  # made on first use, so there is always one
         keys = self.ctx.keystore.verification_keys(SIGNING_PURPOSE)
         with self.ctx.uow(write=False) as uow:
             last = uow.pass_signing_keys.last_expiries()
-        if any(k.kid not in last for k in keys):
+        missing = [k.kid for k in keys if k.kid not in last]
+        if missing:
+            for kid in missing:  # what this process remembered of them is no longer there
+                self._recorded.pop(kid, None)
+            now = self.ctx.clock.now()
             with self.ctx.uow() as uow:
-                latest = uow.passes.latest_expiry() or self.ctx.clock.now()
-                for key in keys:
-                    if key.kid not in last:
-                        uow.pass_signing_keys.extend(key.kid, latest)
+                recorded = {kid: self._record_key_use(uow, kid, now) for kid in missing}
                 last = uow.pass_signing_keys.last_expiries()
+            for kid, until in recorded.items():
+                self._remember_key_use(kid, until)
         retire_before = self.ctx.clock.now() - RETIRED_KEY_GRACE
         return [k for k in keys if k.kid == active.kid or last[k.kid] > retire_before]
 
@@ -157,7 +160,8 @@ class PassService:
             return None
         known = uow.pass_signing_keys.last_expiry(kid)
         if known is None:
-            until = max(until, uow.passes.latest_expiry() or until)
+            latest = uow.passes.latest_expiry()
+            until = max(until, _hour_after(latest)) if latest is not None else until
         if known is None or known < until:
             uow.pass_signing_keys.extend(kid, until)
         return until if known is None else max(known, until)

@@ -112,10 +112,6 @@ class DoorPath:
                 self._own.close()
                 self._own = None
 
-    def _bound(self) -> Any:
-        """This thread's bound driver connection, or None."""
-        return getattr(self._local, "conn", None)
-
     def _encode_time(self, now: datetime) -> Any:
         # One check passes the same instant to every statement: encode it once.
         last = self._last_time
@@ -165,10 +161,6 @@ class DoorPath:
     @contextmanager
     def _checked_out(self) -> Iterator[Any]:
         """This thread's bound connection, or one from the pool for this block."""
-        conn = self._bound()
-        if conn is not None:
-            yield conn
-            return
         with self.connection():
             yield self._local.conn
 
@@ -188,25 +180,19 @@ class DoorPath:
 
     def status_byte(self, list_id: str, idx: int) -> int | None:
         """The byte of a status list holding bit ``idx`` (one-bit statuses), or None."""
-        conn = self._bound()
-        if conn is None:
-            with self.connection():
-                return self.status_byte(list_id, idx)
-        row = conn.execute(self._status_byte, (idx // 8 + 1, list_id)).fetchone()
-        self._end_read(conn)
+        with self._checked_out() as conn:
+            row = conn.execute(self._status_byte, (idx // 8 + 1, list_id)).fetchone()
+            self._end_read(conn)
         if row is None or row[0] is None or len(row[0]) != 1:
             return None
         return int(bytes(row[0])[0])
 
     def admission(self, persona_id: str, now: datetime) -> Admission | None:
         """The persona's world and whether a blocking sanction is in force; None if unknown."""
-        conn = self._bound()
-        if conn is None:
-            with self.connection():
-                return self.admission(persona_id, now)
         at = self._encode_time(now)
-        row = conn.execute(self._admission, (at, at, persona_id)).fetchone()
-        self._end_read(conn)
+        with self._checked_out() as conn:
+            row = conn.execute(self._admission, (at, at, persona_id)).fetchone()
+            self._end_read(conn)
         return None if row is None else Admission(row[0], bool(row[1]))
 
     def _end_read(self, conn: Any) -> None:
