@@ -21,6 +21,8 @@ from personae.crypto import tokens
 from personae.services.auth import WorldPrincipal
 from personae.services.enforcement import ActiveSanctions
 from personae.store import tables as t
+from personae.store.door_path import NonceUse, PassLookup
+from personae.store.engine import SQLITE_BUSY_TIMEOUT_MS
 from personae.store.moderation_records import SanctionRecord
 from personae.store.uow import writer_lock
 
@@ -31,27 +33,30 @@ def _sqlite(services: Services) -> bool:
     return services.engine.dialect.name == "sqlite"
 
 
+def _nonce(services: Services, world_id: str) -> bytes:
+    return tokens.token_hash(services.door.new_nonce(WorldPrincipal(world_id, "W")).nonce)
+
+
 def test_a_nonce_is_used_once_by_its_own_world_while_it_lives(
     services: Services, clock: FixedClock
 ) -> None:
     aurora, _ = world(services, "Aurora", AGE_GATE)
     guild, _ = world(services, "Guild", AGE_GATE)
     path = services.door.path
-    first = services.door.new_nonce(WorldPrincipal(aurora, "Aurora")).nonce
-    second = services.door.new_nonce(WorldPrincipal(aurora, "Aurora")).nonce
+    first, second = _nonce(services, aurora), _nonce(services, aurora)
     now = clock.now()
 
-    assert path.consume_nonce(tokens.token_hash(first), guild, now) is False
-    assert path.consume_nonce(tokens.token_hash(first), aurora, now) is True
-    assert path.consume_nonce(tokens.token_hash(first), aurora, now) is False
-    assert path.consume_nonce(tokens.token_hash("never issued"), aurora, now) is False
+    assert path.use_nonce(first, guild, now).used is False
+    assert path.use_nonce(first, aurora, now).used is True
+    assert path.use_nonce(first, aurora, now).used is False
+    assert path.use_nonce(tokens.token_hash("never issued"), aurora, now).used is False
     later = now + timedelta(seconds=services.settings.door_nonce_ttl_seconds)
-    assert path.consume_nonce(tokens.token_hash(second), aurora, later) is False
+    assert path.use_nonce(second, aurora, later).used is False
 
     # The use is committed: another connection sees it.
     n = t.door_nonces.c
     with services.engine.connect() as conn:
-        used = conn.execute(select(n.used_at).where(n.nonce_hash == tokens.token_hash(first)))
+        used = conn.execute(select(n.used_at).where(n.nonce_hash == first))
         assert used.scalar_one() == now
 
 
@@ -59,66 +64,76 @@ def test_a_caller_that_must_not_wait_is_turned_away_having_changed_nothing(
     services: Services, clock: FixedClock
 ) -> None:
     aurora, _ = world(services, "Aurora", AGE_GATE)
-    nonce = services.door.new_nonce(WorldPrincipal(aurora, "Aurora")).nonce
-    path, digest, now = services.door.path, tokens.token_hash(nonce), clock.now()
+    path, digest, now = services.door.path, _nonce(services, aurora), clock.now()
     if not _sqlite(services):
-        with path.connection(wait=False) as bound:
-            assert bound is False  # PostgreSQL always waits on the network
-        assert path.consume_nonce(digest, aurora, now) is True
+        assert path.settles_now is False  # PostgreSQL always waits on the network
+        assert path.use_nonce_now(digest, aurora, now) is None
+        assert path.use_nonce(digest, aurora, now).used is True
         return
 
+    assert path.settles_now is True
     lock = writer_lock(services.engine)
     assert lock is not None
-    with path.connection(wait=False) as bound:
-        assert bound is True
-        with lock:  # another writer of this process is busy
-            assert path.consume_nonce_now(digest, aurora, now) is None
-        # The path's own connection serves one caller at a time.
-        other: list[bool] = []
-        thread = threading.Thread(target=lambda: other.append(_bind_now(services)))
-        thread.start()
-        thread.join()
-        assert other == [False]
+    with lock:  # another writer of this process is busy
+        assert path.use_nonce_now(digest, aurora, now) is None
     # Another process holding SQLite's write lock: turned away at once, nothing changed.
-    other = sqlite3.connect(str(services.engine.url.database), isolation_level=None)
+    database = str(services.engine.url.database)
+    other = sqlite3.connect(database, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     try:
-        with path.connection(wait=False):
-            started = time.monotonic()
-            assert path.consume_nonce_now(digest, aurora, now) is None
-            assert time.monotonic() - started < 5  # not the 30 s busy timeout
+        started = time.monotonic()
+        assert path.use_nonce_now(digest, aurora, now) is None
+        assert time.monotonic() - started < 5  # not the 30 s busy timeout
     finally:
         other.execute("ROLLBACK")
-        other.close()
-    assert path.consume_nonce(digest, aurora, now) is True  # still unused until now
-    with path.connection(wait=False):
-        assert path.consume_nonce_now(digest, aurora, now) is False
+    use = path.use_nonce_now(digest, aurora, now)
+    assert use is not None and use.used is True  # still unused until now
+    # Its statement's transaction is over: another process can write at once.
+    other.execute("PRAGMA busy_timeout = 0")
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("ROLLBACK")
+    other.close()
+    use = path.use_nonce_now(digest, aurora, now)
+    assert use is not None and use.used is False
+    # The path's own connection never waits; given back, it waits for locks as usual.
+    own = path._own
+    assert own is not None
+    conn = own.driver_connection
+    assert conn is not None
+    assert conn.execute("PRAGMA busy_timeout").fetchone() == (0,)
+    path.close()
+    assert conn.execute("PRAGMA busy_timeout").fetchone() == (SQLITE_BUSY_TIMEOUT_MS,)
 
 
-def _bind_now(services: Services) -> bool:
-    with services.door.path.connection(wait=False) as bound:
-        return bound
+def _pass_lookup(services: Services, persona: str) -> PassLookup:
+    with services.ctx.uow(write=False) as uow:
+        (record,) = uow.passes.for_persona(persona)
+    return PassLookup(record.status_list_id, record.status_index, persona)
 
 
-def test_status_bytes_follow_revocation(services: Services, client: TestClient) -> None:
+def test_the_status_read_with_the_nonce_follows_revocation(
+    services: Services, client: TestClient, clock: FixedClock
+) -> None:
     aurora, _ = world(services, "Aurora", AGE_GATE)
     alice = register(client, "alice", ALICE)
     persona = join(client, alice, aurora, ["birth_date@age_over_18"])
     issued = client.post(
         f"/v1/me/personas/{persona}/passes", headers=alice, json={"holder_jwk": HOLDER}
     ).json()
-    with services.ctx.uow(write=False) as uow:
-        (record,) = uow.passes.for_persona(persona)
-    path = services.door.path
-    idx, list_id = record.status_index, record.status_list_id
+    lookup = _pass_lookup(services, persona)
+    path, now = services.door.path, clock.now()
 
-    assert path.status_byte(list_id, idx) == 0
+    assert path.use_nonce(_nonce(services, aurora), aurora, now, lookup).status == 0
     assert client.delete(
         f"/v1/me/personas/{persona}/passes/{issued['pass_id']}", headers=alice
     ).is_success
-    assert path.status_byte(list_id, idx) == 1 << (idx % 8)
-    assert path.status_byte("sl_unknown", idx) is None
-    assert path.status_byte(list_id, 1 << 20) is None  # past the list's end
+    assert path.use_nonce(_nonce(services, aurora), aurora, now, lookup).status == 1
+    unknown_list = lookup._replace(status_list_id="sl_unknown")
+    assert path.use_nonce(_nonce(services, aurora), aurora, now, unknown_list).status is None
+    past_the_end = lookup._replace(status_idx=1 << 20)
+    assert path.use_nonce(_nonce(services, aurora), aurora, now, past_the_end).status is None
+    # Nothing is read for a nonce that cannot be used.
+    assert path.use_nonce(b"\0" * 32, aurora, now, lookup) == NonceUse(used=False)
 
 
 @pytest.mark.parametrize(
@@ -132,7 +147,7 @@ def test_status_bytes_follow_revocation(services: Services, client: TestClient) 
         (-1, None, False, False),  # a measure that does not block passes
     ],
 )
-def test_admission_agrees_with_the_sanctions_repository(
+def test_the_standing_read_with_the_nonce_agrees_with_the_sanctions_repository(
     services: Services,
     client: TestClient,
     clock: FixedClock,
@@ -142,11 +157,17 @@ def test_admission_agrees_with_the_sanctions_repository(
     blocks: bool,
 ) -> None:
     aurora, _ = world(services, "Aurora", AGE_GATE)
-    persona = join(client, register(client, "alice", ALICE), aurora, ["birth_date@age_over_18"])
+    alice = register(client, "alice", ALICE)
+    persona = join(client, alice, aurora, ["birth_date@age_over_18"])
+    assert client.post(
+        f"/v1/me/personas/{persona}/passes", headers=alice, json={"holder_jwk": HOLDER}
+    ).is_success
+    lookup = _pass_lookup(services, persona)
     now, day = clock.now(), timedelta(days=1)
     path = services.door.path
-    assert path.admission(persona, now) == (aurora, False)
-    assert path.admission("P" * 32, now) is None
+    assert path.use_nonce(_nonce(services, aurora), aurora, now, lookup) == (True, 0, aurora, False)
+    nobody = lookup._replace(persona_id="P" * 32)
+    assert path.use_nonce(_nonce(services, aurora), aurora, now, nobody).world_id is None
 
     with services.ctx.uow() as uow:
         uow.moderation.sanctions.add(
@@ -164,11 +185,11 @@ def test_admission_agrees_with_the_sanctions_repository(
         )
     with services.ctx.uow(write=False) as uow:
         refused = ActiveSanctions().refusal(uow, persona, now) is not None
-    admission = path.admission(persona, now)
-    assert admission is not None
-    assert admission.blocked is refused
+    use = path.use_nonce(_nonce(services, aurora), aurora, now, lookup)
+    assert use.used is True and use.world_id == aurora
+    assert use.blocked is refused
     in_force = starts < 0 and (ends is None or ends > 0) and not lifted
-    assert admission.blocked is (blocks and in_force)
+    assert use.blocked is (blocks and in_force)
 
 
 @pytest.fixture

@@ -15,13 +15,15 @@ from personae.http.routes import lawful, moderation, passes, persons, privacy, s
 from personae.http.routes import log as log_routes
 from personae.services.periodic import PeriodicTask
 from personae.services.transparency_sequencer import SEQUENCE_INTERVAL_SECONDS
+from personae.store.engine import checkpoint_wal
 
 
 def _lifespan(
     services: Services, sweeper: bool, sequencer: bool = False
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """With ``sweeper``, the retention sweep runs periodically while the app serves; with
-    ``sequencer``, the transparency log sequencer drains the outbox."""
+    """With ``sweeper``, the retention sweep (and on SQLite the log checkpoints) run
+    periodically while the app serves; with ``sequencer``, the transparency log
+    sequencer drains the outbox."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -38,17 +40,20 @@ def _lifespan(
             if sequencer
             else None
         )
-        if task is not None:
-            task.start()
-        if logger is not None:
-            logger.start()
+        # SQLite's log is checkpointed here, off the requests' path (see checkpoint_wal).
+        checkpoints = (
+            PeriodicTask("wal-checkpoint", lambda: checkpoint_wal(services.engine), 1.0)
+            if sweeper and services.engine.dialect.name == "sqlite"
+            else None
+        )
+        started = [t for t in (task, logger, checkpoints) if t is not None]
+        for periodic in started:
+            periodic.start()
         try:
             yield
         finally:
-            if logger is not None:
-                logger.stop()
-            if task is not None:
-                task.stop()
+            for periodic in reversed(started):
+                periodic.stop()
 
     return lifespan
 
@@ -57,7 +62,8 @@ def create_app(services: Services, *, sweeper: bool = False, sequencer: bool = F
     """An app bound to one set of services (one database, one keystore).
 
     ``sweeper`` runs the retention sweep every ``retention_sweep_interval_seconds``
-    while the app serves; ``sequencer`` runs the transparency log sequencer
+    (and on SQLite checkpoints the write-ahead log every second) while the app
+    serves; ``sequencer`` runs the transparency log sequencer
     (``personae serve`` turns both on).
     """
     app = FastAPI(

@@ -18,8 +18,15 @@ from personae.errors import PresentationRejected
 from personae.services.auth import WorldPrincipal
 from personae.services.context import ServiceContext
 from personae.services.passes import PassService
-from personae.store.door_path import DoorPath
-from personae.verify import DoorCheck, PassRejected, StaticIssuerKeys
+from personae.store.door_path import DoorPath, NonceUse, PassLookup
+from personae.verify import (
+    DoorCheck,
+    PassRejected,
+    StaticIssuerKeys,
+    StaticStatusLists,
+    StatusRef,
+    VerifiedPass,
+)
 
 log = logging.getLogger("personae.passes")
 
@@ -29,6 +36,7 @@ DOOR_CACHE_SIZE = 64
 PASSES_PER_DOOR = 512
 MAX_NONCE_LENGTH = 128
 MAX_HEADER_LENGTH = 1024
+_KNOWN_HEADERS = 16
 
 
 @dataclass(frozen=True)
@@ -44,26 +52,36 @@ class DoorAdmission:
     expires_at: int
 
 
-class _LiveStatusLists:
-    """The SDK's StatusLists answered from the database on every call, so a revocation
-    committed a moment ago refuses the next door check."""
+@dataclass(frozen=True)
+class DoorAttempt:
+    """A presentation checked in memory, waiting for its nonce to be used and its
+    standing (status, world, sanctions) read in one statement."""
 
-    def __init__(self, path: DoorPath, issuer: str) -> None:
-        self._path = path
-        self._prefix = f"{issuer}/v1/status-lists/"
+    world_id: str
+    nonce_hash: bytes | None
+    """None for a nonce too long to be one of ours: it is used by no statement."""
+    now: datetime
+    verified: VerifiedPass | None
+    lookup: PassLookup | None
+    reason: str | None
+    """Why the presentation itself failed, for the log; None if it passed."""
 
-    def status(self, issuer: str, uri: str, idx: int, now: float) -> int | None:
-        if not uri.startswith(self._prefix) or idx < 0:
-            return None
-        byte = self._path.status_byte(uri[len(self._prefix) :], idx)
-        return None if byte is None else (byte >> (idx % 8)) & 1
+
+# The online door reads statuses in the statement that uses the nonce (see
+# DoorPath), never through its DoorCheck: one that asks anyway finds no list (and
+# refuses, "status_unavailable").
+_NO_STATUS_LISTS = StaticStatusLists({})
 
 
 class DoorService:
     """Nonces and online door checks, one ``DoorCheck`` per world kept across requests.
 
-    Keeping each world's door lets it reuse what it learned from passes it has
-    verified before (see ``DoorCheck``); statuses are read live, never cached.
+    A check is two steps: :meth:`attempt` verifies the presentation in memory
+    (keeping each world's door lets it reuse what it learned from passes it has
+    verified before, see ``DoorCheck``), then :meth:`settle` uses the nonce and
+    reads the pass's status and its persona's standing in one database
+    statement, so statuses are read live, never cached, and a nonce serves one
+    attempt whatever its outcome.
     """
 
     def __init__(
@@ -73,8 +91,10 @@ class DoorService:
         self.settings = settings
         self.passes = passes
         self.path = path
-        self._statuses = _LiveStatusLists(self.path, passes.issuer)
+        self._status_prefix = f"{passes.issuer}/v1/status-lists/"
         self._doors: dict[str, tuple[StaticIssuerKeys, DoorCheck]] = {}
+        # Issuer JWT headers seen naming a key of this key set.
+        self._known_headers: tuple[StaticIssuerKeys | None, set[str]] = (None, set())
         self._lock = threading.Lock()
 
     def new_nonce(self, world: WorldPrincipal) -> DoorNonce:
@@ -95,7 +115,7 @@ class DoorService:
         door = DoorCheck(
             keys,
             world_id,
-            self._statuses,
+            _NO_STATUS_LISTS,
             vcts={self.passes.vct_for(world_id)},
             remember=PASSES_PER_DOOR,
         )
@@ -108,97 +128,117 @@ class DoorService:
     def door_check(self, world: WorldPrincipal, presentation: str, nonce: str) -> DoorAdmission:
         """Verify a presentation made to this world with a nonce it was given, once.
 
-        The nonce is consumed, and committed, before anything else is looked at,
-        so it never serves a second attempt whatever the outcome. Every failure is
-        the same opaque PresentationRejected; the reason code goes to the server
-        log only.
+        Every failure is the same opaque PresentationRejected; the reason code goes
+        to the server log only.
         """
-        now = self.ctx.clock.now()
         keys = self.passes.trusted_keys()
-        if not _knows(keys, self.passes.issuer, _issuer_kid(presentation)):
+        if not self._knows_signer(keys, presentation):
             # A key rotated by another process a moment ago: look again (at most every
             # few seconds, however many unknown key ids arrive).
             keys = self.passes.refreshed_keys() or keys
-        # The nonce first, on a connection of its own: waiting for SQLite's writer lock
-        # while holding a pooled connection could starve the lock's holder of one.
-        used = len(nonce) <= MAX_NONCE_LENGTH and self.path.consume_nonce(
-            tokens.token_hash(nonce), world.world_id, now
-        )
-        with self.path.connection():
-            door = self._door(world.world_id, keys)
-            return self._admit(world, door, presentation, nonce, nonce_used=used, now=now)
+        return self.settle(self._attempt(world, keys, presentation, nonce))
 
-    def door_check_now(
-        self, world: WorldPrincipal, presentation: str, nonce: str
-    ) -> DoorAdmission | None:
-        """:meth:`door_check` when it can run without waiting on a lock or the network
-        (SQLite, no other writer busy, the issuer's keys known), for the event loop;
-        None, having done nothing, when it cannot."""
-        now = self.ctx.clock.now()
+    def attempt(self, world: WorldPrincipal, presentation: str, nonce: str) -> DoorAttempt | None:
+        """The in-memory half of :meth:`door_check`, for the event loop: None, having done
+        nothing, if the issuer's keys must be looked up first (then use door_check)."""
         keys = self.passes.trusted_keys_now()
         if keys is None:
             return None
-        if (
-            not _knows(keys, self.passes.issuer, _issuer_kid(presentation))
-            and self.passes.may_refresh_keys()
-        ):
+        if not self._knows_signer(keys, presentation) and self.passes.may_refresh_keys():
             return None  # the thread pool looks the keys up again
-        with self.path.connection(wait=False) as bound:
-            if not bound:
-                return None
-            used = len(nonce) <= MAX_NONCE_LENGTH and self.path.consume_nonce_now(
-                tokens.token_hash(nonce), world.world_id, now
-            )
-            if used is None:
-                return None
-            door = self._door(world.world_id, keys)
-            return self._admit(world, door, presentation, nonce, nonce_used=used, now=now)
+        return self._attempt(world, keys, presentation, nonce)
 
-    def _admit(
-        self,
-        world: WorldPrincipal,
-        door: DoorCheck,
-        presentation: str,
-        nonce: str,
-        *,
-        nonce_used: bool,
-        now: datetime,
-    ) -> DoorAdmission:
-        reason: str | None = None
-        verified = None
-        if not nonce_used:
+    def _knows_signer(self, keys: StaticIssuerKeys, presentation: str) -> bool:
+        """Whether ``keys`` hold the key the issuer JWT's header names (or it names none
+        that can be read); the few distinct headers of known keys are read once."""
+        end = presentation.find(".")
+        header = presentation[:end] if end > 0 else ""
+        known_headers = self._known_headers
+        if known_headers[0] is keys and header in known_headers[1]:
+            return True
+        kid = _issuer_kid(header)
+        if kid is None:
+            return True  # nothing to look up: the check refuses it
+        known = keys.key_for(self.passes.issuer, kid, 0.0) is not None
+        if known:
+            if known_headers[0] is not keys:
+                known_headers = self._known_headers = (keys, set())
+            if len(known_headers[1]) < _KNOWN_HEADERS:
+                known_headers[1].add(header)
+        return known
+
+    def _attempt(
+        self, world: WorldPrincipal, keys: StaticIssuerKeys, presentation: str, nonce: str
+    ) -> DoorAttempt:
+        now = self.ctx.clock.now()
+        nonce_hash = tokens.token_hash(nonce) if len(nonce) <= MAX_NONCE_LENGTH else None
+        door = self._door(world.world_id, keys)
+        try:
+            verified, status = door.verify_except_status(presentation, nonce, now)
+        except PassRejected as exc:
+            return DoorAttempt(world.world_id, nonce_hash, now, None, None, exc.reason)
+        list_id = self._status_list_id(status)
+        if list_id is None:
+            return DoorAttempt(world.world_id, nonce_hash, now, None, None, "status_unavailable")
+        lookup = PassLookup(list_id, status.idx, verified.persona_id)
+        return DoorAttempt(world.world_id, nonce_hash, now, verified, lookup, None)
+
+    def _status_list_id(self, status: StatusRef) -> str | None:
+        """Our own list's id from a pass's status reference (a pass we signed)."""
+        uri, prefix = status.uri, self._status_prefix
+        if status.issuer != self.passes.issuer or not uri.startswith(prefix):
+            return None
+        return uri[len(prefix) :]
+
+    def settle(self, attempt: DoorAttempt) -> DoorAdmission:
+        """Use the attempt's nonce and decide; waits for the database as long as it takes."""
+        if attempt.nonce_hash is None:
+            return self._decide(attempt, _UNUSABLE)
+        use = self.path.use_nonce(attempt.nonce_hash, attempt.world_id, attempt.now, attempt.lookup)
+        return self._decide(attempt, use)
+
+    def settle_now(self, attempt: DoorAttempt) -> DoorAdmission | None:
+        """:meth:`settle` if the database can be had at once (SQLite, no writer busy);
+        None, having changed nothing, if not."""
+        if attempt.nonce_hash is None:
+            return self._decide(attempt, _UNUSABLE)
+        use = self.path.use_nonce_now(
+            attempt.nonce_hash, attempt.world_id, attempt.now, attempt.lookup
+        )
+        return None if use is None else self._decide(attempt, use)
+
+    def _decide(self, attempt: DoorAttempt, use: NonceUse) -> DoorAdmission:
+        verified = attempt.verified
+        if not use.used:
             reason = "unknown_nonce"
+        elif attempt.reason is not None or verified is None:
+            reason = attempt.reason or "malformed"
+        elif use.status is None:
+            reason = "status_unavailable"
+        elif use.status != 0:
+            reason = "revoked"
+        elif use.world_id != attempt.world_id:
+            # A pass is for one world: another world's pass, even bound to this
+            # audience by its holder, does not open this door.
+            reason = "wrong_world"
+        elif use.blocked:
+            reason = "sanctioned"
         else:
-            try:
-                verified = door.verify(presentation, nonce, now)
-            except PassRejected as exc:
-                reason = exc.reason
-            else:
-                admission = self.path.admission(verified.persona_id, now)
-                if admission is None or admission.world_id != world.world_id:
-                    # A pass is for one world: another world's pass, even bound
-                    # to this audience by its holder, does not open this door.
-                    reason = "wrong_world"
-                elif admission.blocked:
-                    reason = "sanctioned"
-        if reason is not None or verified is None:
-            log.info("door check refused for world %s: %s", world.world_id, reason)
-            raise PresentationRejected("presentation rejected")
-        return DoorAdmission(verified.persona_id, dict(verified.claims), int(verified.exp))
+            return DoorAdmission(verified.persona_id, dict(verified.claims), int(verified.exp))
+        log.info("door check refused for world %s: %s", attempt.world_id, reason)
+        raise PresentationRejected("presentation rejected")
 
 
-def _issuer_kid(presentation: str) -> str | None:
-    """The ``kid`` in the issuer JWT's header, unverified (to know whether to look the
+_UNUSABLE = NonceUse(used=False)
+
+
+def _issuer_kid(header: str) -> str | None:
+    """The ``kid`` in an issuer JWT's header, unverified (to know whether to look the
     issuer's keys up again before checking); None if there is none to read."""
-    end = presentation.find(".")
-    if not 0 < end <= MAX_HEADER_LENGTH:
+    if not 0 < len(header) <= MAX_HEADER_LENGTH:
         return None
     try:
-        kid = orjson.loads(b64url_decode(presentation[:end])).get("kid")
+        kid = orjson.loads(b64url_decode(header)).get("kid")
     except (JoseError, ValueError, AttributeError):
         return None
     return kid if isinstance(kid, str) else None
-
-
-def _knows(keys: StaticIssuerKeys, issuer: str, kid: str | None) -> bool:
-    return kid is None or keys.key_for(issuer, kid, 0.0) is not None

@@ -1,19 +1,20 @@
-"""The online door check's few statements, run on the database driver's own connection.
+"""The online door check's one statement, run on the database driver's own connection.
 
-Hand-written SQL, on purpose: through SQLAlchemy Core each of these statements
-costs about 100 µs of Python on this machine, against about 10 µs on the driver
-(SQLite: 447 µs against 56 µs for the whole check's statements, measured while
-building bench/door_online.py). Everything else in personae goes through the
-repositories; these statements mirror theirs and the tests run them on both
-databases.
+Hand-written SQL, on purpose: through SQLAlchemy Core a statement costs about
+100 µs of Python on this machine, against about 10 µs on the driver (SQLite:
+447 µs against 56 µs for the check's statements when they were three, measured
+while building bench/door_online.py). One statement uses the nonce and, in the
+same step, reads what the door needs to know of the pass and its persona, so a
+door check is one round trip and one commit. Everything else in personae goes
+through the repositories; this statement mirrors theirs and the tests run it on
+both databases against them.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -23,179 +24,171 @@ from personae.store.engine import SQLITE_BUSY_TIMEOUT_MS
 from personae.store.tables import UTCDateTime
 from personae.store.uow import writer_lock
 
-# Mirrors Sanctions.in_force(blocking=True): a measure that blocks passes, not lifted,
-# begun and not yet ended.
-_ADMISSION = """
-SELECT p.world_id, EXISTS (
-    SELECT 1 FROM sanctions s
-    WHERE s.persona_id = p.id AND s.lifted_at IS NULL AND s.blocks_passes
-      AND s.starts_at <= {ph} AND (s.ends_at IS NULL OR s.ends_at > {ph})
-)
-FROM personas p WHERE p.id = {ph}
-"""
-_CONSUME_NONCE = """
+# {returning} is "1" (the row says the nonce was used), or the reads that ride on the
+# nonce's use: the status byte holding the pass's bit, the persona's world, and
+# (mirroring Sanctions.in_force(blocking=True)) whether a measure that blocks passes is
+# in force: not lifted, begun and not yet ended.
+_USE_NONCE = """
 UPDATE door_nonces SET used_at = {ph}
 WHERE nonce_hash = {ph} AND world_id = {ph} AND used_at IS NULL AND expires_at > {ph}
+RETURNING {returning}
 """
-_STATUS_BYTE = "SELECT substr(bits, {ph}, 1) FROM status_lists WHERE id = {ph}"
+_READS = """
+  (SELECT substr(bits, {ph}, 1) FROM status_lists WHERE id = {ph}),
+  (SELECT world_id FROM personas WHERE id = {ph}),
+  EXISTS (
+    SELECT 1 FROM sanctions s
+    WHERE s.persona_id = {ph} AND s.lifted_at IS NULL AND s.blocks_passes
+      AND s.starts_at <= {ph} AND (s.ends_at IS NULL OR s.ends_at > {ph})
+  )
+"""
 
 
-class Admission(NamedTuple):
-    """What the door needs to know of a persona besides its pass."""
+class PassLookup(NamedTuple):
+    """What the door asks of the database about a pass that verified: its status list
+    entry (one-bit statuses) and its persona."""
 
-    world_id: str
-    blocked: bool
-    """A suspension or ban is in force on it."""
+    status_list_id: str
+    status_idx: int
+    persona_id: str
+
+
+class NonceUse(NamedTuple):
+    """The outcome of using a nonce, with what was read in the same statement."""
+
+    used: bool
+    """The nonce was this world's, unused and live; it is now used (and committed)."""
+    status: int | None = None
+    """The pass's status (0 valid), or None if its list or entry does not exist."""
+    world_id: str | None = None
+    """The persona's world, or None if there is no such persona."""
+    blocked: bool = False
+    """A suspension or ban is in force on the persona."""
+
+
+_NOT_USED = NonceUse(used=False)
+_USED = NonceUse(used=True)
 
 
 class DoorPath:
-    """The door check's reads and its one write, on a driver connection.
-
-    Inside :meth:`connection` every call on the same thread shares one
-    connection, so a door check checks out the pool once.
-    """
+    """The door check's statement: use a nonce once, and read the pass's standing."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._sqlite = engine.dialect.name == "sqlite"
         self._writer_lock = writer_lock(engine)
         ph = "?" if self._sqlite else "%s"
-        self._admission = _ADMISSION.format(ph=ph)
-        self._consume = _CONSUME_NONCE.format(ph=ph)
-        self._status_byte = _STATUS_BYTE.format(ph=ph)
+        self._use = _USE_NONCE.format(ph=ph, returning="1")
+        self._use_and_read = _USE_NONCE.format(ph=ph, returning=_READS.format(ph=ph))
         # The column type's own encoding (SQLite keeps text that must compare as text).
         processor = UTCDateTime().dialect_impl(engine.dialect).bind_processor(engine.dialect)
         self._time: Callable[[datetime], Any] = processor or (lambda value: value)
-        self._local = threading.local()
-        self._last_time: tuple[datetime, Any] | None = None
-        # A connection of the path's own, for callers that must not wait (the event
-        # loop): checked out once, used by one caller at a time.
+        # A connection of the path's own for callers that must not wait (the event loop):
+        # SQLite only, checked out once, one caller at a time, and never waiting for a
+        # lock held by another process (busy_timeout 0 while the path holds it).
         self._own: PoolProxiedConnection | None = None
         self._own_lock = threading.Lock()
 
-    @contextmanager
-    def connection(self, *, wait: bool = True) -> Iterator[bool]:
-        """Bind one driver connection to this thread for the block; yields whether it did.
-
-        With ``wait=False`` only what is at hand at once is bound: on SQLite, the
-        path's own connection if no other caller holds it; on PostgreSQL nothing,
-        since every statement there waits on the network.
-        """
-        if getattr(self._local, "conn", None) is not None:
-            yield True  # already inside a block on this thread
-            return
-        if wait:
-            pooled = self._engine.raw_connection()
-            self._local.conn = pooled.driver_connection
-            try:
-                yield True
-            finally:
-                self._local.conn = None
-                pooled.close()  # the pool rolls back whatever is left open
-            return
-        if not self._sqlite or not self._own_lock.acquire(blocking=False):
-            yield False
-            return
-        try:
-            if self._own is None:
-                self._own = self._engine.raw_connection()
-            self._local.conn = self._own.driver_connection
-            yield True
-        finally:
-            self._local.conn = None
-            self._own_lock.release()
+    @property
+    def settles_now(self) -> bool:
+        """Whether :meth:`use_nonce_now` can ever succeed (SQLite; PostgreSQL always waits
+        on the network)."""
+        return self._sqlite
 
     def close(self) -> None:
-        """Give the path's own connection back to the pool."""
+        """Give the path's own connection back to the pool, as the pool gave it."""
         with self._own_lock:
             if self._own is not None:
+                self._own.driver_connection.execute(  # type: ignore[union-attr]
+                    f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}"
+                )
                 self._own.close()
                 self._own = None
 
-    def _encode_time(self, now: datetime) -> Any:
-        # One check passes the same instant to every statement: encode it once.
-        last = self._last_time
-        if last is not None and last[0] is now:
-            return last[1]
-        encoded = self._time(now)
-        self._last_time = (now, encoded)
-        return encoded
-
-    def consume_nonce(self, nonce_hash: bytes, world_id: str, now: datetime) -> bool:
-        """Use a nonce once, committed at once: true only for this world's unused, live nonce."""
-        return self._consume_nonce(nonce_hash, world_id, now, wait=True) is True
-
-    def consume_nonce_now(self, nonce_hash: bytes, world_id: str, now: datetime) -> bool | None:
-        """:meth:`consume_nonce`, or None having changed nothing if another writer (of this
-        process, or another process) holds SQLite's write lock."""
-        return self._consume_nonce(nonce_hash, world_id, now, wait=False)
-
-    def _consume_nonce(
-        self, nonce_hash: bytes, world_id: str, now: datetime, *, wait: bool
-    ) -> bool | None:
-        at = self._encode_time(now)
-        params = (at, nonce_hash, world_id, at)
+    def use_nonce(
+        self, nonce_hash: bytes, world_id: str, now: datetime, lookup: PassLookup | None = None
+    ) -> NonceUse:
+        """Use a nonce once, committed at once; with ``lookup``, read the pass's standing
+        in the same statement. Waits for the database as long as it takes."""
+        statement, params = self._statement(nonce_hash, world_id, now, lookup)
         if self._writer_lock is None:
-            with self._checked_out() as conn:
-                try:
-                    used = conn.execute(self._consume, params).rowcount == 1
-                    conn.commit()
-                except BaseException:
-                    conn.rollback()
-                    raise
-                return bool(used)
+            pooled = self._engine.raw_connection()
+            try:
+                conn: Any = pooled.driver_connection
+                with conn.cursor() as cursor:
+                    rows = cursor.execute(statement, params).fetchall()
+                conn.commit()
+                return self._outcome(rows, lookup)
+            finally:
+                pooled.close()  # the pool rolls back whatever is left open
         # One statement in autocommit mode is its own transaction; the lock queues this
         # process's writers instead of SQLite's busy-wait. Lock first, connection second,
         # as every unit of work does: a caller holding a connection while it waits for
         # the lock could starve the lock's holder of one.
-        if not self._writer_lock.acquire(blocking=wait):
+        with self._writer_lock:
+            pooled = self._engine.raw_connection()
+            try:
+                # Every row fetched: SQLite ends the statement's transaction only then.
+                rows = pooled.driver_connection.execute(statement, params).fetchall()  # type: ignore[union-attr]
+                return self._outcome(rows, lookup)
+            finally:
+                pooled.close()
+
+    def use_nonce_now(
+        self, nonce_hash: bytes, world_id: str, now: datetime, lookup: PassLookup | None = None
+    ) -> NonceUse | None:
+        """:meth:`use_nonce` if it can run without waiting (SQLite, the path's own
+        connection free, no writer of this process or another holding the write lock);
+        None, having changed nothing, if it cannot."""
+        if self._writer_lock is None or not self._own_lock.acquire(blocking=False):
             return None
         try:
-            with self._checked_out() as conn:
-                if wait:
-                    return bool(conn.execute(self._consume, params).rowcount == 1)
-                return self._consume_without_waiting(conn, params)
-        finally:
-            self._writer_lock.release()
-
-    @contextmanager
-    def _checked_out(self) -> Iterator[Any]:
-        """This thread's bound connection, or one from the pool for this block."""
-        with self.connection():
-            yield self._local.conn
-
-    def _consume_without_waiting(self, conn: Any, params: tuple[Any, ...]) -> bool | None:
-        """The nonce's use on SQLite, or None, having changed nothing, if another process
-        holds the database's write lock (instead of waiting for it on the event loop)."""
-        conn.execute("PRAGMA busy_timeout = 0")
-        try:
-            return bool(conn.execute(self._consume, params).rowcount == 1)
-        except sqlite3.OperationalError as exc:
-            # Extended codes (SQLITE_BUSY_SNAPSHOT, ...) keep the primary code's low byte.
-            if exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            if not self._writer_lock.acquire(blocking=False):
                 return None
-            raise
+            try:
+                conn = self._own_connection()
+                statement, params = self._statement(nonce_hash, world_id, now, lookup)
+                try:
+                    rows = conn.execute(statement, params).fetchall()
+                except sqlite3.OperationalError as exc:
+                    # Extended codes (SQLITE_BUSY_SNAPSHOT, ...) keep the primary code's
+                    # low byte. A failed statement changed nothing.
+                    if exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                        return None
+                    raise
+                return self._outcome(rows, lookup)
+            finally:
+                self._writer_lock.release()
         finally:
-            conn.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            self._own_lock.release()
 
-    def status_byte(self, list_id: str, idx: int) -> int | None:
-        """The byte of a status list holding bit ``idx`` (one-bit statuses), or None."""
-        with self._checked_out() as conn:
-            row = conn.execute(self._status_byte, (idx // 8 + 1, list_id)).fetchone()
-            self._end_read(conn)
-        if row is None or row[0] is None or len(row[0]) != 1:
-            return None
-        return int(bytes(row[0])[0])
+    def _own_connection(self) -> sqlite3.Connection:
+        if self._own is None:
+            own = self._engine.raw_connection()
+            conn: sqlite3.Connection = own.driver_connection  # type: ignore[assignment]
+            conn.execute("PRAGMA busy_timeout = 0")
+            self._own = own
+        return self._own.driver_connection  # type: ignore[return-value]
 
-    def admission(self, persona_id: str, now: datetime) -> Admission | None:
-        """The persona's world and whether a blocking sanction is in force; None if unknown."""
-        at = self._encode_time(now)
-        with self._checked_out() as conn:
-            row = conn.execute(self._admission, (at, at, persona_id)).fetchone()
-            self._end_read(conn)
-        return None if row is None else Admission(row[0], bool(row[1]))
+    def _statement(
+        self, nonce_hash: bytes, world_id: str, now: datetime, lookup: PassLookup | None
+    ) -> tuple[str, tuple[Any, ...]]:
+        at = self._time(now)
+        use = (at, nonce_hash, world_id, at)
+        if lookup is None:
+            return self._use, use
+        list_id, idx, persona = lookup
+        reads = (idx // 8 + 1, list_id, persona, persona, at, at)
+        return self._use_and_read, use + reads
 
-    def _end_read(self, conn: Any) -> None:
-        # SQLite reads run in autocommit mode; psycopg opened a transaction for the read.
-        if not self._sqlite:
-            conn.rollback()
+    @staticmethod
+    def _outcome(rows: list[Any], lookup: PassLookup | None) -> NonceUse:
+        if not rows:
+            return _NOT_USED
+        if lookup is None:
+            return _USED
+        ((byte, world_id, blocked),) = rows
+        status = None
+        if byte is not None and len(byte) == 1:
+            status = (bytes(byte)[0] >> (lookup.status_idx % 8)) & 1
+        return NonceUse(True, status, world_id, bool(blocked))

@@ -15,6 +15,11 @@ from sqlalchemy.pool import NullPool
 WRITE_OPTION = "personae_write"
 # How long a SQLite statement waits for another process's write lock.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: How far SQLite's write-ahead log may grow (in pages) before a committing connection
+#: copies it back into the database itself, fsync included. `personae serve` does that
+#: every second in the background (:func:`checkpoint_wal`), so a request seldom pays it
+#: (measured: about 25 µs a write on average at SQLite's default of 1,000 pages).
+SQLITE_WAL_AUTOCHECKPOINT_PAGES = 10_000
 
 
 def make_engine(url: str, *, pool_size: int = 8) -> Engine:
@@ -46,6 +51,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_AUTOCHECKPOINT_PAGES}")
         # A larger page cache and memory-mapped reads keep B-tree lookups cheap as
         # the store grows (measured in bench/registry.py).
         cursor.execute("PRAGMA cache_size=-65536")
@@ -56,3 +62,19 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Any) -> None:
         immediate = conn.get_execution_options().get(WRITE_OPTION, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def checkpoint_wal(engine: Engine) -> tuple[int, int] | None:
+    """Copy SQLite's write-ahead log back into the database without blocking readers or
+    writers (a PASSIVE checkpoint): (pages in the log, pages copied). None on PostgreSQL."""
+    if engine.dialect.name != "sqlite":
+        return None
+    pooled = engine.raw_connection()
+    try:
+        # The driver connection is in autocommit mode: no transaction to run inside.
+        _busy, in_log, copied = pooled.driver_connection.execute(  # type: ignore[union-attr]
+            "PRAGMA wal_checkpoint(PASSIVE)"
+        ).fetchone()
+        return int(in_log), int(copied)
+    finally:
+        pooled.close()

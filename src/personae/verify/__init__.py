@@ -12,7 +12,7 @@ world's log, never to the visitor.
 
 from __future__ import annotations
 
-from personae.verify._door import DoorCheck, VerifiedPass
+from personae.verify._door import DoorCheck, StatusRef, VerifiedPass
 from personae.verify._errors import REASONS, PassRejected, Reason
 from personae.verify._holder import (
     bind_presentation,
@@ -44,6 +44,7 @@ __all__ = [
     "StaticIssuerKeys",
     "StaticStatusLists",
     "StatusLists",
+    "StatusRef",
     "VerifiedPass",
     "bind_presentation",
     "disclosable_claims",

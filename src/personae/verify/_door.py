@@ -58,6 +58,15 @@ class VerifiedPass:
     """When the pass expires: a world should not admit on it for longer."""
 
 
+@dataclass(frozen=True, slots=True)
+class StatusRef:
+    """Where a pass's status is kept: entry ``idx`` of the issuer's status list at ``uri``."""
+
+    issuer: str
+    uri: str
+    idx: int
+
+
 def _seconds(now: float | datetime) -> float:
     if isinstance(now, datetime):
         if now.tzinfo is None:
@@ -86,7 +95,7 @@ class DoorCheck:
     per door and accept each nonce once.
 
     A world sees the same pass at every entry, so a door remembers (bounded,
-    and only from presentations that verified in full) the parsed issuer JWT
+    and only from presentations whose signatures verified) the parsed issuer JWT
     with the key object that verified its signature, the holder's key and the
     decoded disclosures with their digests: pure functions of bytes it has
     already checked. On a returning pass the issuer signature is therefore not
@@ -143,8 +152,26 @@ class DoorCheck:
     def verify(self, presentation: str, nonce: str, now: float | datetime) -> VerifiedPass:
         """Verify ``presentation`` against the ``nonce`` this door issued; raise PassRejected."""
         t = now if type(now) is int or type(now) is float else _seconds(now)
-        jwt, disclosures, sd_jwt, kb_jwt = split_presentation(presentation)
+        verified, status = self.verify_except_status(presentation, nonce, t)
+        # Status, only for a pass known to be genuine.
+        state = self._status_lists.status(status.issuer, status.uri, status.idx, t)
+        if state is None:
+            raise PassRejected("status_unavailable")
+        if state != 0:
+            raise PassRejected("revoked")
+        return verified
 
+    def verify_except_status(
+        self, presentation: str, nonce: str, now: float | datetime
+    ) -> tuple[VerifiedPass, StatusRef]:
+        """Every check of :meth:`verify` but the status, and where the status is to be read.
+
+        For a caller that reads the status itself, e.g. in the same database
+        statement that uses the nonce; the pass must not be accepted until the
+        status at the returned reference says 0 (valid).
+        """
+        t = now if type(now) is int or type(now) is float else _seconds(now)
+        jwt, disclosures, sd_jwt, kb_jwt = split_presentation(presentation)
         # The issuer JWT: header and registered claims, issuer, key, times.
         h64, p64, s64, signing_input = split_jws(jwt)
         known = self._passes.get(jwt)
@@ -188,13 +215,6 @@ class DoorCheck:
         ):
             raise PassRejected("kb_bad_signature")
 
-        # Status, only for a pass known to be genuine.
-        state = self._status_lists.status(key.issuer, parsed.status_uri, parsed.status_idx, t)
-        if state is None:
-            raise PassRejected("status_unavailable")
-        if state != 0:
-            raise PassRejected("revoked")
-
         known_pass = verified_with is key.key
         if not (known_pass and known_holder and not learned):
             with self._lock:  # lookups need no lock; evicting while another thread does might
@@ -204,7 +224,7 @@ class DoorCheck:
                     _remember(self._holder_keys, parsed.holder_jwk, holder, self._remember_passes)
                 for encoded, decoded in learned.items():
                     _remember(self._disclosures, encoded, decoded, self._remember_disclosures)
-        return VerifiedPass(
+        verified = VerifiedPass(
             persona_id=persona_id,
             claims=claims,
             vct=parsed.vct,
@@ -213,6 +233,7 @@ class DoorCheck:
             iat=parsed.iat,
             exp=parsed.exp,
         )
+        return verified, StatusRef(key.issuer, parsed.status_uri, parsed.status_idx)
 
     def _check_times(self, parsed: ParsedPass, t: float) -> None:
         skew = self._skew

@@ -17,6 +17,7 @@ from personae.verify import (
     IssuerKey,
     PassRejected,
     StaticStatusLists,
+    StatusRef,
     _door,
     bind_presentation,
     disclosable_claims,
@@ -70,6 +71,19 @@ def test_revocation_and_reinstatement_take_effect_at_once(world: World) -> None:
     world.rejects(presentation, "revoked")
     clear_bit(world.status, 7)
     world.verify(presentation)
+
+
+def test_a_caller_that_reads_the_status_itself_is_told_where(world: World) -> None:
+    presentation = world.present()
+    set_bit(world.status, 7)
+    verified, status = world.door.verify_except_status(presentation, World.NONCE, World.NOW)
+    assert verified.persona_id == "PERSONA7"
+    assert status == StatusRef(World.ISSUER, World.STATUS_URI, 7)
+    world.rejects(presentation, "revoked")  # verify reads it
+    # Every other check still runs.
+    with pytest.raises(PassRejected) as refused:
+        world.door.verify_except_status(presentation, "another nonce", World.NOW)
+    assert refused.value.reason == "kb_wrong_nonce"
 
 
 def test_other_indexes_do_not_affect_a_pass(world: World) -> None:
