@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 
 from personae import __version__, web
 from personae.bootstrap import Services
@@ -46,6 +47,8 @@ def _lifespan(
             if sweeper and services.engine.dialect.name == "sqlite"
             else None
         )
+        # The pass keys in memory before the first door check, which then needs no thread.
+        await run_in_threadpool(services.passes.trusted_keys)
         started = [t for t in (task, logger, checkpoints) if t is not None]
         for periodic in started:
             periodic.start()

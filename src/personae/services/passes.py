@@ -94,6 +94,7 @@ class PassService:
         self._issuer_keys: tuple[frozenset[str], StaticIssuerKeys, float] | None = None
         self._active_kid = ""
         self._next_refresh = 0.0
+        self._lookup_claimed_until = 0.0
         self._refreshing = threading.Lock()
 
     # -- issuer metadata and status lists -------------------------------------
@@ -364,9 +365,26 @@ class PassService:
             self.set_revoked(uow, record, now, "person")
 
     def trusted_keys_now(self) -> StaticIssuerKeys | None:
-        """:meth:`trusted_keys` if known without any I/O, else None."""
+        """:meth:`trusted_keys` if known without any I/O, else None.
+
+        Once the set is due to be looked up again, one caller in every few seconds
+        gets None (and looks it up with :meth:`trusted_keys`); the others keep using
+        the set meanwhile, rather than all turning to I/O at once.
+        """
         cached = self._issuer_keys
         # The key this process last signed with is always among them.
+        if cached is None or self._active_kid not in cached[0]:
+            return None
+        now = time.monotonic()
+        if cached[2] > now:
+            return cached[1]
+        if now >= self._lookup_claimed_until:
+            self._lookup_claimed_until = now + KEY_REFRESH_MIN_SECONDS
+            return None
+        return cached[1]
+
+    def _fresh_keys(self) -> StaticIssuerKeys | None:
+        cached = self._issuer_keys
         if cached is not None and cached[2] > time.monotonic() and self._active_kid in cached[0]:
             return cached[1]
         return None
@@ -395,7 +413,7 @@ class PassService:
         """The published pass keys, parsed; looked up again at most every
         ``KEY_SET_RECHECK_SECONDS``, and the same object until the set changes, so a
         door built on it can be kept."""
-        known = self.trusted_keys_now()
+        known = self._fresh_keys()
         if known is not None:
             return known
         keys = self.published_keys()
