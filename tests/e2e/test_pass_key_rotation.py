@@ -126,10 +126,16 @@ def test_a_key_with_no_record_is_kept_until_every_pass_so_far_expires(
     assert old_kid not in _kids(client)
 
 
-def test_a_key_rotated_by_another_process_signs_and_opens_doors(
-    services: Services, alice: Visitor, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def keys_rechecked_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every signing-key use looks the active key up again (set before the app starts,
+    which looks the keys up first)."""
     monkeypatch.setattr(keystore, "SIGNING_KEY_RECHECK_SECONDS", 0.0)
+
+
+def test_a_key_rotated_by_another_process_signs_and_opens_doors(
+    keys_rechecked_at_once: None, services: Services, alice: Visitor
+) -> None:
     before = alice.issue()
     assert alice.admitted(before["sd_jwt"])
 
@@ -213,3 +219,19 @@ def test_looking_the_keys_up_again_is_rare_and_keeps_an_unchanged_set(
     passes._next_refresh = 0.0
     fresh = passes.refreshed_keys()
     assert fresh is not None and fresh is not keys
+
+
+def test_keys_due_for_a_look_are_looked_up_by_one_caller_while_the_rest_keep_them(
+    services: Services,
+) -> None:
+    passes = services.passes
+    assert passes.trusted_keys_now() is None  # never looked up: the caller must look
+    keys = passes.trusted_keys()
+    assert passes.trusted_keys_now() is keys
+    kids, _, _ = passes._issuer_keys or (frozenset(), None, 0.0)
+    passes._issuer_keys = (kids, keys, 0.0)  # due to be looked up again
+    assert passes.trusted_keys_now() is None  # this caller looks
+    assert passes.trusted_keys_now() is keys  # the rest keep the set meanwhile
+    assert passes.trusted_keys_now() is keys
+    assert passes.trusted_keys() is keys  # the look: unchanged, the same set, fresh again
+    assert passes.trusted_keys_now() is keys
