@@ -225,15 +225,19 @@ def test_a_door_check_waits_in_the_thread_pool_while_another_writer_is_busy(
 
     spy_on("door_check")
     spy_on("settle")
-    response, _, _ = _door(client, s, issued["sd_jwt"], holder, [])
-    assert response.status_code == 200
-    assert pooled == ["door_check", "settle"]  # the first looked up the issuer's keys
+    for _ in range(2):  # the app looked the issuer's keys up as it started
+        response, _, _ = _door(client, s, issued["sd_jwt"], holder, [])
+        assert response.status_code == 200
+    # On SQLite the checks ran on the event loop; on PostgreSQL their statements went
+    # to the pool.
+    on_sqlite = services.engine.dialect.name == "sqlite"
+    assert pooled == ([] if on_sqlite else ["settle", "settle"])
     pooled.clear()
+    services.passes._issuer_keys = None  # as if the keys had never been looked up
     response, _, _ = _door(client, s, issued["sd_jwt"], holder, [])
     assert response.status_code == 200
-    # On SQLite the check ran on the event loop; on PostgreSQL its statement went to
-    # the pool.
-    assert pooled == ([] if services.engine.dialect.name == "sqlite" else ["settle"])
+    assert pooled == ["door_check", "settle"]  # looked up in the thread pool first
+    pooled.clear()
 
     lock = writer_lock(services.engine)
     if lock is None:
