@@ -3,6 +3,7 @@ the old key is no longer published."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -229,9 +230,21 @@ def test_keys_due_for_a_look_are_looked_up_by_one_caller_while_the_rest_keep_the
     keys = passes.trusted_keys()
     assert passes.trusted_keys_now() is keys
     kids, _, _ = passes._issuer_keys or (frozenset(), None, 0.0)
-    passes._issuer_keys = (kids, keys, 0.0)  # due to be looked up again
+    passes._issuer_keys = (kids, keys, time.monotonic() - 1)  # due to be looked up again
     assert passes.trusted_keys_now() is None  # this caller looks
     assert passes.trusted_keys_now() is keys  # the rest keep the set meanwhile
     assert passes.trusted_keys_now() is keys
     assert passes.trusted_keys() is keys  # the look: unchanged, the same set, fresh again
     assert passes.trusted_keys_now() is keys
+
+
+def test_a_key_set_is_not_used_long_past_its_recheck_while_lookups_fail(
+    services: Services,
+) -> None:
+    passes = services.passes
+    keys = passes.trusted_keys()
+    kids, _, _ = passes._issuer_keys or (frozenset(), None, 0.0)
+    long_ago = time.monotonic() - passes_module.KEY_STALE_MAX_SECONDS - 1
+    passes._issuer_keys = (kids, keys, long_ago)  # due, and every look so far failed
+    assert passes.trusted_keys_now() is None  # the caller that looks
+    assert passes.trusted_keys_now() is None  # and every other: the set is too old

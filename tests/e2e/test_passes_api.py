@@ -63,16 +63,18 @@ def test_issue_check_online_and_offline_then_revoke(services: Services, client: 
     assert issued["claims"] == ["birth_date@age_over_18", "languages@exact"]
     assert "1991" not in issued["sd_jwt"]
 
-    response, _, nonce = _door(client, s, issued["sd_jwt"], holder, ["birth_date@age_over_18"])
+    response, presentation, nonce = _door(
+        client, s, issued["sd_jwt"], holder, ["birth_date@age_over_18"]
+    )
     assert response.status_code == 200, response.text
     assert response.json()["persona_id"] == s["persona"]
     assert response.json()["claims"] == {"birth_date@age_over_18": True}
 
-    # The nonce was consumed: replaying the same presentation fails.
+    # The nonce was used: replaying the very same request fails.
     replay = client.post(
         "/v1/worlds/me/door-check",
         headers=bearer(s["key"]),
-        json={"presentation": _door(client, s, issued["sd_jwt"], holder, [])[1], "nonce": nonce},
+        json={"presentation": presentation, "nonce": nonce},
     )
     assert replay.status_code == 401
     assert replay.json()["type"] == "urn:personae:problem:presentation-rejected"
@@ -274,6 +276,64 @@ def test_a_door_check_waits_in_the_thread_pool_while_another_writer_is_busy(
     assert response.status_code == 200, response.text
     # After a few short pauses it waited for the writer in the thread pool, not on the loop.
     assert pooled == ["settle"]
+
+
+def test_a_refused_presentation_uses_its_nonce(
+    services: Services, client: TestClient, monkeypatch: Any
+) -> None:
+    s = _setup(services, client)
+    holder = ec.generate_private_key(ec.SECP256R1())
+    issued = _issue(client, s, holder)
+    nonce = client.post("/v1/worlds/me/nonces", headers=bearer(s["key"])).json()["nonce"]
+    good = present(
+        issued["sd_jwt"],
+        holder,
+        audience=s["world"],
+        nonce=nonce,
+        disclose=[],
+        issued_at=_now(client),
+    )
+    url, key = "/v1/worlds/me/door-check", bearer(s["key"])
+    stranger = ec.generate_private_key(ec.SECP256R1())  # not the key the pass is bound to
+    forged = present(
+        issued["sd_jwt"],
+        stranger,
+        audience=s["world"],
+        nonce=nonce,
+        disclose=[],
+        issued_at=_now(client),
+    )
+    assert (
+        client.post(url, headers=key, json={"presentation": forged, "nonce": nonce}).status_code
+        == 401
+    )
+    # The genuine presentation comes too late: the refused one used the nonce.
+    assert (
+        client.post(url, headers=key, json={"presentation": good, "nonce": nonce}).status_code
+        == 401
+    )
+
+    # A defect while verifying surfaces as an error, after the nonce is used all the same.
+    def broken(*_args: Any) -> Any:
+        raise RuntimeError("a defect")
+
+    nonce = client.post("/v1/worlds/me/nonces", headers=bearer(s["key"])).json()["nonce"]
+    good = present(
+        issued["sd_jwt"],
+        holder,
+        audience=s["world"],
+        nonce=nonce,
+        disclose=[],
+        issued_at=_now(client),
+    )
+    with monkeypatch.context() as patched:
+        patched.setattr(DoorCheck, "verify_except_status", broken)
+        failed = client.post(url, headers=key, json={"presentation": good, "nonce": nonce})
+    assert failed.status_code == 500
+    assert (
+        client.post(url, headers=key, json={"presentation": good, "nonce": nonce}).status_code
+        == 401
+    )
 
 
 def test_door_check_bad_input_is_a_problem_that_echoes_nothing(

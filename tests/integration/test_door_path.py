@@ -166,8 +166,20 @@ def test_the_standing_read_with_the_nonce_agrees_with_the_sanctions_repository(
     now, day = clock.now(), timedelta(days=1)
     path = services.door.path
     assert path.use_nonce(_nonce(services, aurora), aurora, now, lookup) == (True, 0, aurora, False)
+    if _sqlite(services):  # the path's own connection reads the same in the same statement
+        assert path.use_nonce_now(_nonce(services, aurora), aurora, now, lookup) == (
+            True,
+            0,
+            aurora,
+            False,
+        )
     nobody = lookup._replace(persona_id="P" * 32)
     assert path.use_nonce(_nonce(services, aurora), aurora, now, nobody).world_id is None
+    # A persona of another world is read as such (the door then refuses it).
+    guild, _ = world(services, "Guild", AGE_GATE)
+    elsewhere = join(client, alice, guild, ["birth_date@age_over_18"])
+    other = lookup._replace(persona_id=elsewhere)
+    assert path.use_nonce(_nonce(services, aurora), aurora, now, other).world_id == guild
 
     with services.ctx.uow() as uow:
         uow.moderation.sanctions.add(

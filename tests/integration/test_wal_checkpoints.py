@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+from pathlib import Path
 
 from starlette.testclient import TestClient
 from tests.helpers import AGE_GATE, world
@@ -40,6 +42,16 @@ def test_the_serving_app_checkpoints_sqlite_while_it_serves(services: Services) 
     with TestClient(create_app(services, sweeper=True)) as client:
         assert client.get("/healthz").status_code == 200
         assert _checkpointing() is _sqlite(services)
+        if _sqlite(services):
+            # Writes go to the log; only a checkpoint writes the database file itself.
+            database = Path(str(services.engine.url.database))
+            checkpoint_wal(services.engine)
+            before = database.stat().st_mtime_ns
+            world(services, "Aurora", AGE_GATE)
+            deadline = time.monotonic() + 10
+            while database.stat().st_mtime_ns == before:
+                assert time.monotonic() < deadline, "no checkpoint within 10 s"
+                time.sleep(0.05)
     assert not _checkpointing()
     with TestClient(create_app(services)):  # an app that does not sweep leaves it be
         assert not _checkpointing()

@@ -61,10 +61,13 @@ class DoorAttempt:
     nonce_hash: bytes | None
     """None for a nonce too long to be one of ours: it is used by no statement."""
     now: datetime
+    """When the presentation was verified (the nonce is used at the time it is)."""
     verified: VerifiedPass | None
     lookup: PassLookup | None
     reason: str | None
     """Why the presentation itself failed, for the log; None if it passed."""
+    failure: Exception | None = None
+    """An unexpected error while verifying (a defect), raised once the nonce is used."""
 
 
 # The online door reads statuses in the statement that uses the nonce (see
@@ -170,18 +173,22 @@ class DoorService:
     def _attempt(
         self, world: WorldPrincipal, keys: StaticIssuerKeys, presentation: str, nonce: str
     ) -> DoorAttempt:
-        now = self.ctx.clock.now()
-        nonce_hash = tokens.token_hash(nonce) if len(nonce) <= MAX_NONCE_LENGTH else None
-        door = self._door(world.world_id, keys)
+        world_id, now = world.world_id, self.ctx.clock.now()
+        if len(nonce) > MAX_NONCE_LENGTH:  # not one of ours: no statement, no verification
+            return DoorAttempt(world_id, None, now, None, None, "unknown_nonce")
+        nonce_hash = tokens.token_hash(nonce)
+        door = self._door(world_id, keys)
         try:
             verified, status = door.verify_except_status(presentation, nonce, now)
         except PassRejected as exc:
-            return DoorAttempt(world.world_id, nonce_hash, now, None, None, exc.reason)
+            return DoorAttempt(world_id, nonce_hash, now, None, None, exc.reason)
+        except Exception as exc:  # a defect: the nonce is still used, then it surfaces
+            return DoorAttempt(world_id, nonce_hash, now, None, None, "error", exc)
         list_id = self._status_list_id(status)
         if list_id is None:
-            return DoorAttempt(world.world_id, nonce_hash, now, None, None, "status_unavailable")
+            return DoorAttempt(world_id, nonce_hash, now, None, None, "status_unavailable")
         lookup = PassLookup(list_id, status.idx, verified.persona_id)
-        return DoorAttempt(world.world_id, nonce_hash, now, verified, lookup, None)
+        return DoorAttempt(world_id, nonce_hash, now, verified, lookup, None)
 
     def _status_list_id(self, status: StatusRef) -> str | None:
         """Our own list's id from a pass's status reference (a pass we signed)."""
@@ -194,7 +201,9 @@ class DoorService:
         """Use the attempt's nonce and decide; waits for the database as long as it takes."""
         if attempt.nonce_hash is None:
             return self._decide(attempt, _UNUSABLE)
-        use = self.path.use_nonce(attempt.nonce_hash, attempt.world_id, attempt.now, attempt.lookup)
+        # The nonce's life and the sanctions are judged when the nonce is used.
+        now = self.ctx.clock.now()
+        use = self.path.use_nonce(attempt.nonce_hash, attempt.world_id, now, attempt.lookup)
         return self._decide(attempt, use)
 
     def settle_now(self, attempt: DoorAttempt) -> DoorAdmission | None:
@@ -202,12 +211,18 @@ class DoorService:
         None, having changed nothing, if not."""
         if attempt.nonce_hash is None:
             return self._decide(attempt, _UNUSABLE)
-        use = self.path.use_nonce_now(
-            attempt.nonce_hash, attempt.world_id, attempt.now, attempt.lookup
-        )
+        now = self.ctx.clock.now()
+        use = self.path.use_nonce_now(attempt.nonce_hash, attempt.world_id, now, attempt.lookup)
         return None if use is None else self._decide(attempt, use)
 
     def _decide(self, attempt: DoorAttempt, use: NonceUse) -> DoorAdmission:
+        if attempt.failure is not None:
+            log.error(
+                "door check failed for world %s: %s",
+                attempt.world_id,
+                type(attempt.failure).__name__,  # the message may carry the presentation
+            )
+            raise attempt.failure
         verified = attempt.verified
         if not use.used:
             reason = "unknown_nonce"

@@ -40,6 +40,8 @@ RETIRED_KEY_GRACE = timedelta(minutes=5)
 # often at most a door meeting an unknown key id makes it look sooner.
 KEY_SET_RECHECK_SECONDS = 60.0
 KEY_REFRESH_MIN_SECONDS = 5.0
+#: How long past its recheck a key set may still be used while one caller looks it up.
+KEY_STALE_MAX_SECONDS = 2 * KEY_REFRESH_MIN_SECONDS
 
 
 def _hour_after(moment: datetime) -> datetime:
@@ -369,7 +371,9 @@ class PassService:
 
         Once the set is due to be looked up again, one caller in every few seconds
         gets None (and looks it up with :meth:`trusted_keys`); the others keep using
-        the set meanwhile, rather than all turning to I/O at once.
+        the set meanwhile, rather than all turning to I/O at once, but for no longer
+        than ``KEY_STALE_MAX_SECONDS``: if the lookups keep failing, every caller gets
+        None (and fails with them) rather than trust an old set indefinitely.
         """
         cached = self._issuer_keys
         # The key this process last signed with is always among them.
@@ -378,7 +382,7 @@ class PassService:
         now = time.monotonic()
         if cached[2] > now:
             return cached[1]
-        if now >= self._lookup_claimed_until:
+        if now >= self._lookup_claimed_until or now > cached[2] + KEY_STALE_MAX_SECONDS:
             self._lookup_claimed_until = now + KEY_REFRESH_MIN_SECONDS
             return None
         return cached[1]
