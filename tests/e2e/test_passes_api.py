@@ -40,20 +40,32 @@ def _issue(client: TestClient, s: dict[str, Any], holder: Any) -> dict[str, Any]
     return body
 
 
-def _door(client: TestClient, s: dict[str, Any], sd_jwt: str, holder: Any, only: list[str]) -> Any:
-    nonce = client.post("/v1/worlds/me/nonces", headers=bearer(s["key"])).json()["nonce"]
-    presentation = present(
+def _nonce(client: TestClient, s: dict[str, Any]) -> str:
+    nonce: str = client.post("/v1/worlds/me/nonces", headers=bearer(s["key"])).json()["nonce"]
+    return nonce
+
+
+def _shown(
+    client: TestClient, s: dict[str, Any], sd_jwt: str, holder: Any, only: list[str], nonce: str
+) -> str:
+    """``sd_jwt`` presented by ``holder`` to the world, disclosing ``only``."""
+    return present(
         sd_jwt, holder, audience=s["world"], nonce=nonce, disclose=only, issued_at=_now(client)
     )
-    return (
-        client.post(
-            "/v1/worlds/me/door-check",
-            headers=bearer(s["key"]),
-            json={"presentation": presentation, "nonce": nonce},
-        ),
-        presentation,
-        nonce,
+
+
+def _check(client: TestClient, s: dict[str, Any], presentation: str, nonce: str) -> Any:
+    return client.post(
+        "/v1/worlds/me/door-check",
+        headers=bearer(s["key"]),
+        json={"presentation": presentation, "nonce": nonce},
     )
+
+
+def _door(client: TestClient, s: dict[str, Any], sd_jwt: str, holder: Any, only: list[str]) -> Any:
+    nonce = _nonce(client, s)
+    presentation = _shown(client, s, sd_jwt, holder, only, nonce)
+    return _check(client, s, presentation, nonce), presentation, nonce
 
 
 def test_issue_check_online_and_offline_then_revoke(services: Services, client: TestClient) -> None:
@@ -251,25 +263,14 @@ def test_a_door_check_waits_in_the_thread_pool_while_another_writer_is_busy(
             acquired.set()
             released.wait(5)
 
-    nonce = client.post("/v1/worlds/me/nonces", headers=bearer(s["key"])).json()["nonce"]
-    presentation = present(
-        issued["sd_jwt"],
-        holder,
-        audience=s["world"],
-        nonce=nonce,
-        disclose=["languages@exact"],
-        issued_at=_now(client),
-    )
+    nonce = _nonce(client, s)
+    presentation = _shown(client, s, issued["sd_jwt"], holder, ["languages@exact"], nonce)
     writer = threading.Thread(target=busy_writer)
     writer.start()
     try:
         assert acquired.wait(5)
         threading.Timer(0.2, released.set).start()
-        response = client.post(
-            "/v1/worlds/me/door-check",
-            headers=bearer(s["key"]),
-            json={"presentation": presentation, "nonce": nonce},
-        )
+        response = _check(client, s, presentation, nonce)
     finally:
         released.set()
         writer.join()
@@ -283,57 +284,25 @@ def test_a_refused_presentation_uses_its_nonce(
 ) -> None:
     s = _setup(services, client)
     holder = ec.generate_private_key(ec.SECP256R1())
-    issued = _issue(client, s, holder)
-    nonce = client.post("/v1/worlds/me/nonces", headers=bearer(s["key"])).json()["nonce"]
-    good = present(
-        issued["sd_jwt"],
-        holder,
-        audience=s["world"],
-        nonce=nonce,
-        disclose=[],
-        issued_at=_now(client),
-    )
-    url, key = "/v1/worlds/me/door-check", bearer(s["key"])
+    sd_jwt = _issue(client, s, holder)["sd_jwt"]
+    nonce = _nonce(client, s)
+    good = _shown(client, s, sd_jwt, holder, [], nonce)
     stranger = ec.generate_private_key(ec.SECP256R1())  # not the key the pass is bound to
-    forged = present(
-        issued["sd_jwt"],
-        stranger,
-        audience=s["world"],
-        nonce=nonce,
-        disclose=[],
-        issued_at=_now(client),
-    )
-    assert (
-        client.post(url, headers=key, json={"presentation": forged, "nonce": nonce}).status_code
-        == 401
-    )
+    forged = _shown(client, s, sd_jwt, stranger, [], nonce)
+    assert _check(client, s, forged, nonce).status_code == 401
     # The genuine presentation comes too late: the refused one used the nonce.
-    assert (
-        client.post(url, headers=key, json={"presentation": good, "nonce": nonce}).status_code
-        == 401
-    )
+    assert _check(client, s, good, nonce).status_code == 401
 
     # A defect while verifying surfaces as an error, after the nonce is used all the same.
     def broken(*_args: Any) -> Any:
         raise RuntimeError("a defect")
 
-    nonce = client.post("/v1/worlds/me/nonces", headers=bearer(s["key"])).json()["nonce"]
-    good = present(
-        issued["sd_jwt"],
-        holder,
-        audience=s["world"],
-        nonce=nonce,
-        disclose=[],
-        issued_at=_now(client),
-    )
+    nonce = _nonce(client, s)
+    good = _shown(client, s, sd_jwt, holder, [], nonce)
     with monkeypatch.context() as patched:
         patched.setattr(DoorCheck, "verify_except_status", broken)
-        failed = client.post(url, headers=key, json={"presentation": good, "nonce": nonce})
-    assert failed.status_code == 500
-    assert (
-        client.post(url, headers=key, json={"presentation": good, "nonce": nonce}).status_code
-        == 401
-    )
+        assert _check(client, s, good, nonce).status_code == 500
+    assert _check(client, s, good, nonce).status_code == 401
 
 
 def test_door_check_bad_input_is_a_problem_that_echoes_nothing(
