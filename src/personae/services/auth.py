@@ -111,7 +111,10 @@ class AuthService:
 
     def cached_world(self, api_key: str) -> WorldPrincipal | None:
         """The world behind a key looked up in the last few seconds, without I/O; else None."""
-        cached = self._worlds.get(tokens.token_hash(api_key))
+        return self._cached_world(tokens.token_hash(api_key))
+
+    def _cached_world(self, key_hash: bytes) -> WorldPrincipal | None:
+        cached = self._worlds.get(key_hash)
         if cached is not None and cached[1] > time.monotonic():
             return cached[0]
         return None
@@ -120,9 +123,9 @@ class AuthService:
         if not api_key.startswith(tokens.WORLD_KEY) or len(api_key) > MAX_SECRET_LENGTH:
             raise NotAuthenticated("missing, unknown or expired credentials")
         key_hash = tokens.token_hash(api_key)
-        cached = self._worlds.get(key_hash)
-        if cached is not None and cached[1] > time.monotonic():
-            return cached[0]
+        cached = self._cached_world(key_hash)
+        if cached is not None:
+            return cached
         with self.ctx.uow(write=False) as uow:
             world = uow.worlds.by_api_key_hash(key_hash)
         if world is None:

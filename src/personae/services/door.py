@@ -18,13 +18,12 @@ from personae.errors import PresentationRejected
 from personae.services.auth import WorldPrincipal
 from personae.services.context import ServiceContext
 from personae.services.passes import PassService
-from personae.store.door_path import DoorPath, NonceUse, PassLookup
+from personae.store.door_path import NOT_USED, DoorPath, NonceUse, PassLookup
 from personae.verify import (
     DoorCheck,
     PassRejected,
     StaticIssuerKeys,
     StaticStatusLists,
-    StatusRef,
     VerifiedPass,
 )
 
@@ -94,7 +93,6 @@ class DoorService:
         self.settings = settings
         self.passes = passes
         self.path = path
-        self._status_prefix = f"{passes.issuer}/v1/status-lists/"
         self._doors: dict[str, tuple[StaticIssuerKeys, DoorCheck]] = {}
         # Issuer JWT headers seen naming a key of this key set.
         self._known_headers: tuple[StaticIssuerKeys | None, set[str]] = (None, set())
@@ -184,23 +182,21 @@ class DoorService:
             return DoorAttempt(world_id, nonce_hash, now, None, None, exc.reason)
         except Exception as exc:  # a defect: the nonce is still used, then it surfaces
             return DoorAttempt(world_id, nonce_hash, now, None, None, "error", exc)
-        list_id = self._status_list_id(status)
+        list_id = self.passes.status_list_id(status.issuer, status.uri)
         if list_id is None:
             return DoorAttempt(world_id, nonce_hash, now, None, None, "status_unavailable")
         lookup = PassLookup(list_id, status.idx, verified.persona_id)
         return DoorAttempt(world_id, nonce_hash, now, verified, lookup, None)
 
-    def _status_list_id(self, status: StatusRef) -> str | None:
-        """Our own list's id from a pass's status reference (a pass we signed)."""
-        uri, prefix = status.uri, self._status_prefix
-        if status.issuer != self.passes.issuer or not uri.startswith(prefix):
-            return None
-        return uri[len(prefix) :]
+    @property
+    def settles_now(self) -> bool:
+        """Whether :meth:`settle_now` can ever succeed (SQLite; PostgreSQL always waits)."""
+        return self.path.settles_now
 
     def settle(self, attempt: DoorAttempt) -> DoorAdmission:
         """Use the attempt's nonce and decide; waits for the database as long as it takes."""
         if attempt.nonce_hash is None:
-            return self._decide(attempt, _UNUSABLE)
+            return self._decide(attempt, NOT_USED)
         # The nonce's life and the sanctions are judged when the nonce is used.
         now = self.ctx.clock.now()
         use = self.path.use_nonce(attempt.nonce_hash, attempt.world_id, now, attempt.lookup)
@@ -210,7 +206,7 @@ class DoorService:
         """:meth:`settle` if the database can be had at once (SQLite, no writer busy);
         None, having changed nothing, if not."""
         if attempt.nonce_hash is None:
-            return self._decide(attempt, _UNUSABLE)
+            return self._decide(attempt, NOT_USED)
         now = self.ctx.clock.now()
         use = self.path.use_nonce_now(attempt.nonce_hash, attempt.world_id, now, attempt.lookup)
         return None if use is None else self._decide(attempt, use)
@@ -242,9 +238,6 @@ class DoorService:
             return DoorAdmission(verified.persona_id, dict(verified.claims), int(verified.exp))
         log.info("door check refused for world %s: %s", attempt.world_id, reason)
         raise PresentationRejected("presentation rejected")
-
-
-_UNUSABLE = NonceUse(used=False)
 
 
 def _issuer_kid(header: str) -> str | None:

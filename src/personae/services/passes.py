@@ -78,7 +78,8 @@ def _draw_free_index(allocated: bytearray, capacity: int) -> int:
 
 
 class SanctionCheck(Protocol):
-    """Asked before a pass is issued or admitted at the door: why to refuse, or None."""
+    """Asked before a pass is issued: why to refuse, or None. (The online door reads the
+    same rule in its one statement: store/door_path.py.)"""
 
     def refusal(self, uow: UnitOfWork, persona_id: str, now: datetime) -> str | None: ...
 
@@ -91,6 +92,7 @@ class PassService:
         self.settings = settings
         self.sanctions = sanctions
         self.issuer = settings.issuer_url.rstrip("/")
+        self._status_list_prefix = f"{self.issuer}/v1/status-lists/"
         self._status_cache: dict[str, tuple[tuple[datetime, str], str, datetime]] = {}
         self._recorded: dict[str, datetime] = {}
         self._issuer_keys: tuple[frozenset[str], StaticIssuerKeys, float] | None = None
@@ -185,7 +187,14 @@ class PassService:
         return f"{self.issuer}/vct/world-pass/{world_id}"
 
     def status_list_uri(self, list_id: str) -> str:
-        return f"{self.issuer}/v1/status-lists/{list_id}"
+        return f"{self._status_list_prefix}{list_id}"
+
+    def status_list_id(self, issuer: str, uri: str) -> str | None:
+        """The id of one of our status lists from a pass's reference to it, or None."""
+        prefix = self._status_list_prefix
+        if issuer != self.issuer or not uri.startswith(prefix):
+            return None
+        return uri[len(prefix) :]
 
     def status_list_token(self, list_id: str) -> str:
         """The signed Token Status List for one list, re-signed only when the list changed."""
@@ -375,13 +384,13 @@ class PassService:
         than ``KEY_STALE_MAX_SECONDS``: if the lookups keep failing, every caller gets
         None (and fails with them) rather than trust an old set indefinitely.
         """
+        fresh = self._fresh_keys()
+        if fresh is not None:
+            return fresh
         cached = self._issuer_keys
-        # The key this process last signed with is always among them.
         if cached is None or self._active_kid not in cached[0]:
             return None
         now = time.monotonic()
-        if cached[2] > now:
-            return cached[1]
         if now >= self._lookup_claimed_until or now > cached[2] + KEY_STALE_MAX_SECONDS:
             self._lookup_claimed_until = now + KEY_REFRESH_MIN_SECONDS
             return None
@@ -389,6 +398,7 @@ class PassService:
 
     def _fresh_keys(self) -> StaticIssuerKeys | None:
         cached = self._issuer_keys
+        # The key this process last signed with is always among them.
         if cached is not None and cached[2] > time.monotonic() and self._active_kid in cached[0]:
             return cached[1]
         return None

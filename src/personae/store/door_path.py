@@ -66,7 +66,7 @@ class NonceUse(NamedTuple):
     """A suspension or ban is in force on the persona."""
 
 
-_NOT_USED = NonceUse(used=False)
+NOT_USED = NonceUse(used=False)
 _USED = NonceUse(used=True)
 
 
@@ -184,7 +184,7 @@ class DoorPath:
     @staticmethod
     def _outcome(rows: list[Any], lookup: PassLookup | None) -> NonceUse:
         if not rows:
-            return _NOT_USED
+            return NOT_USED
         if lookup is None:
             return _USED
         ((byte, world_id, blocked),) = rows

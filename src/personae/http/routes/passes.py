@@ -74,7 +74,7 @@ async def door_check(request: Request) -> Response:
     admission: DoorAdmission | None
     if attempt is None:
         admission = await run_in_threadpool(door.door_check, world, body.presentation, body.nonce)
-    elif not door.path.settles_now:  # PostgreSQL: every statement waits on the network
+    elif not door.settles_now:  # PostgreSQL: every statement waits on the network
         admission = await run_in_threadpool(door.settle, attempt)
     else:
         admission = door.settle_now(attempt)
