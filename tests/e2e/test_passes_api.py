@@ -6,13 +6,14 @@ import asyncio
 import threading
 from typing import Any
 
+import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from starlette.testclient import TestClient
 from tests.helpers import AGE_GATE, ALICE, GUILD, bearer, join, register, world
 
 from personae.bootstrap import Services
-from personae.crypto.jose import public_jwk
+from personae.crypto.jose import b64url_decode, b64url_encode, public_jwk
 from personae.store.uow import writer_lock
 from personae.verify import DoorCheck, PassRejected, StaticIssuerKeys, StaticStatusLists, present
 
@@ -303,6 +304,24 @@ def test_a_refused_presentation_uses_its_nonce(
         patched.setattr(DoorCheck, "verify_except_status", broken)
         assert _check(client, s, good, nonce).status_code == 500
     assert _check(client, s, good, nonce).status_code == 401
+
+
+def test_an_issuer_header_alg_that_is_not_a_string_is_an_opaque_refusal(
+    services: Services, client: TestClient
+) -> None:
+    # It once escaped the door as a TypeError: a 500, and a defect in the log.
+    s = _setup(services, client)
+    holder = ec.generate_private_key(ec.SECP256R1())
+    sd_jwt = _issue(client, s, holder)["sd_jwt"]
+    nonce = _nonce(client, s)
+    good = _shown(client, s, sd_jwt, holder, [], nonce)
+    header64, rest = good.split(".", 1)
+    header = orjson.loads(b64url_decode(header64))
+    forged = b64url_encode(orjson.dumps({**header, "alg": ["ES256"]})) + "." + rest
+    response = _check(client, s, forged, nonce)
+    assert response.status_code == 401
+    assert "alg" not in response.text
+    assert _check(client, s, good, nonce).status_code == 401  # the nonce is used
 
 
 def test_door_check_bad_input_is_a_problem_that_echoes_nothing(

@@ -31,7 +31,7 @@ class _Unpacker:
         self.seen: set[str] = set()
         self.used = 0
 
-    def _record(self, digests: list[Any]) -> set[str]:
+    def _record(self, digests: list[Any]) -> None:
         """Note a list of digests as seen; refuse any that occurs twice in the whole payload."""
         try:
             "".join(digests)  # the cheapest way to insist that every digest is a string
@@ -41,7 +41,6 @@ class _Unpacker:
         if len(fresh) != len(digests) or not self.seen.isdisjoint(fresh):
             raise PassRejected("duplicate_digest")
         self.seen |= fresh
-        return fresh
 
     def _decode(self, digest: str, encoded: bytes, size: int) -> list[Any]:
         known = self.known.get(encoded)
@@ -79,9 +78,13 @@ class _Unpacker:
             return out
         if type(digests) is not list:
             raise malformed()
-        present = self._record(digests)
-        for digest, encoded in self.by_digest.items():
-            if digest not in present:
+        self._record(digests)
+        # One lookup per digest of this object: work in proportion to the payload plus
+        # the disclosures, however many objects carry ``_sd`` and disclosures are sent.
+        by_digest = self.by_digest
+        for digest in digests:
+            encoded = by_digest.get(digest)
+            if encoded is None:
                 continue  # decoys and undisclosed claims have no disclosure here
             _, name, item = self._decode(digest, encoded, 3)
             if type(name) is not str or name in _RESERVED_NAMES or name in obj or name in out:

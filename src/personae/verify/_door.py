@@ -255,6 +255,8 @@ class DoorCheck:
         if "crit" in header:
             raise malformed()
         alg = header.get("alg")
+        if type(alg) is not str:  # a JSON array or object is unhashable
+            raise PassRejected("kb_alg_not_allowed")
         if alg in ALGS and len(self._kb_headers) < _KB_HEADER_CACHE_SIZE:
             self._kb_headers[h64] = alg
         return alg

@@ -71,7 +71,7 @@ def parse_issuer_jwt(header64: bytes, payload64: bytes, signature64: bytes) -> P
     if header.get("typ") != SD_JWT_TYP:
         raise PassRejected("wrong_typ")
     alg, kid = header.get("alg"), header.get("kid")
-    if alg not in ALGS:
+    if type(alg) is not str or alg not in ALGS:  # a JSON array or object is unhashable
         raise PassRejected("alg_not_allowed")
     if "crit" in header or type(kid) is not str:
         raise malformed()

@@ -122,6 +122,23 @@ def test_key_binding_jwts_of_any_shape(kb_payload: dict[str, Any], header: Any) 
     assert door_outcome("ES256", sd_jwt + odd_header + "." + signed.split(".", 1)[1]) is None
 
 
+@FUZZ
+@given(alg=json_values, kid=json_values, kb_alg=json_values)
+def test_header_members_of_any_type(alg: Any, kid: Any, kb_alg: Any) -> None:
+    # The members a door reads from headers, each any JSON value (an ``alg`` that was an
+    # array once escaped as a TypeError).
+    valid = VALID["ES256"]
+    jwt, *disclosures, kb = valid.split("~")
+    header = {"typ": "dc+sd-jwt", "alg": alg, "kid": kid}
+    forged_jwt = b64url_encode(orjson.dumps(header)) + "." + jwt.split(".", 1)[1]
+    forged = "~".join([forged_jwt, *disclosures, kb])
+    kb_header = b64url_encode(orjson.dumps({"typ": "kb+jwt", "alg": kb_alg}))
+    forged_kb = valid.rsplit("~", 1)[0] + "~" + kb_header + "." + kb.split(".", 1)[1]
+    for presentation in (forged, forged_kb):
+        # Only the very header that was signed can still verify.
+        assert door_outcome("ES256", presentation) is None or presentation == valid
+
+
 def _depth(value: Any) -> int:
     if isinstance(value, dict):
         return 1 + max(map(_depth, value.values()), default=0)

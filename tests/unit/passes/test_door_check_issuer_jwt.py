@@ -23,6 +23,16 @@ def test_alg_none(world: World) -> None:
     world.rejects(world.bind(unsigned + "~"), "alg_not_allowed")
 
 
+@pytest.mark.parametrize("header_alg", [[], {}, ["ES256"], {"ES256": 1}, 256, None])
+def test_alg_that_is_not_a_string(world: World, header_alg: Any) -> None:
+    # A JSON array or object cannot be looked up in a set: it must still be a refusal,
+    # not a TypeError escaping the door (found in review).
+    _, payload = world.jws_parts(world.issue().jwt)
+    header = orjson.dumps({"typ": "dc+sd-jwt", "alg": header_alg, "kid": "k1"})
+    unsigned = World.segment(header) + "." + World.segment(orjson.dumps(payload)) + ".AA"
+    world.rejects(world.bind(unsigned + "~"), "alg_not_allowed")
+
+
 @pytest.mark.parametrize("secret_form", ["pem", "jwk"])
 def test_hs256_signed_with_the_public_key(world: World, alg: str, secret_form: str) -> None:
     _, payload = world.jws_parts(world.issue().jwt)

@@ -10,6 +10,7 @@ import pytest
 from tests.unit.passes.pass_world import World, disclosure, handmade_pass, nested, new_key
 
 from personae.crypto.jose import b64url_decode
+from personae.verify._disclosures import _Unpacker
 
 # -- disclosures ---------------------------------------------------------------
 
@@ -188,3 +189,43 @@ def test_kb_alg_none(es_world: World) -> None:
     header = World.segment(orjson.dumps({"typ": "kb+jwt", "alg": "none"}))
     payload = World.segment(orjson.dumps({"iat": World.NOW, "aud": World.AUDIENCE}))
     es_world.rejects(f"{sd_jwt}{header}.{payload}.", "kb_alg_not_allowed")
+
+
+@pytest.mark.parametrize("header_alg", [[], {}, ["ES256"], None])
+def test_kb_alg_that_is_not_a_string(es_world: World, header_alg: Any) -> None:
+    sd_jwt = es_world.issue().sd_jwt.split("~")[0] + "~"
+    header = World.segment(orjson.dumps({"typ": "kb+jwt", "alg": header_alg}))
+    payload = World.segment(orjson.dumps({"iat": World.NOW, "aud": World.AUDIENCE}))
+    es_world.rejects(f"{sd_jwt}{header}.{payload}.AA", "kb_alg_not_allowed")
+
+
+class _LookupsOnly(dict[str, bytes]):
+    """Disclosures by digest that count lookups and refuse to be walked whole."""
+
+    lookups = 0
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.lookups += 1
+        return super().get(key, default)
+
+    def items(self) -> Any:
+        raise AssertionError("every disclosure walked for one object")
+
+    def __iter__(self) -> Any:
+        raise AssertionError("every disclosure walked for one object")
+
+
+def test_disclosures_are_looked_up_once_per_digest() -> None:
+    # Walking every presented disclosure for each object holding ``_sd`` made an
+    # unsigned presentation of many small objects and many disclosures cost 42 ms
+    # before any signature was checked (found in review): the work must grow with
+    # the payload plus the disclosures, not their product.
+    count = 300
+    made = [disclosure(f"salt{i}", "k", i) for i in range(count)]
+    by_digest = _LookupsOnly({digest: encoded.encode() for encoded, digest in made})
+    payload = {"a": [{"_sd": [digest, f"decoy{i}"]} for i, (_, digest) in enumerate(made)]}
+    unpacker = _Unpacker(by_digest, {})
+    claims = unpacker.object(payload, 1, ())
+    assert claims == {"a": [{"k": i} for i in range(count)]}
+    assert unpacker.used == count
+    assert by_digest.lookups == 2 * count  # one per digest, decoys included
