@@ -324,6 +324,31 @@ def test_an_issuer_header_alg_that_is_not_a_string_is_an_opaque_refusal(
     assert _check(client, s, good, nonce).status_code == 401  # the nonce is used
 
 
+def test_the_door_reads_again_only_issuer_headers_that_verified(
+    services: Services, client: TestClient
+) -> None:
+    s = _setup(services, client)
+    holder = ec.generate_private_key(ec.SECP256R1())
+    sd_jwt = _issue(client, s, holder)["sd_jwt"]
+    nonce = _nonce(client, s)
+    good = _shown(client, s, sd_jwt, holder, [], nonce)
+    header64, rest = good.split(".", 1)
+    variant = b64url_encode(orjson.dumps({**orjson.loads(b64url_decode(header64)), "n": 1}))
+    assert _check(client, s, variant + "." + rest, nonce).status_code == 401
+    door = services.door
+    assert variant not in door._known_headers[1]
+    nonce = _nonce(client, s)
+    assert _check(client, s, _shown(client, s, sd_jwt, holder, [], nonce), nonce).status_code == 200
+    assert header64 in door._known_headers[1]
+    # Anyone can vary a header's bytes: the door keeps a few, newest in.
+    keys = door._known_headers[0]
+    assert keys is not None
+    for n in range(40):
+        door._remember_header(keys, f"header{n}.payload.signature")
+        assert f"header{n}" in door._known_headers[1]
+        assert len(door._known_headers[1]) <= 16
+
+
 def test_door_check_bad_input_is_a_problem_that_echoes_nothing(
     services: Services, client: TestClient
 ) -> None:

@@ -151,22 +151,27 @@ class DoorService:
 
     def _knows_signer(self, keys: StaticIssuerKeys, presentation: str) -> bool:
         """Whether ``keys`` hold the key the issuer JWT's header names (or it names none
-        that can be read); the few distinct headers of known keys are read once."""
-        end = presentation.find(".")
-        header = presentation[:end] if end > 0 else ""
+        that can be read); headers of passes that verified under ``keys`` are not read
+        again."""
+        header = _issuer_header(presentation)
         known_headers = self._known_headers
         if known_headers[0] is keys and header in known_headers[1]:
             return True
         kid = _issuer_kid(header)
         if kid is None:
             return True  # nothing to look up: the check refuses it
-        known = keys.key_for(self.passes.issuer, kid, 0.0) is not None
-        if known:
-            if known_headers[0] is not keys:
-                known_headers = self._known_headers = (keys, set())
-            if len(known_headers[1]) < _KNOWN_HEADERS:
-                known_headers[1].add(header)
-        return known
+        return keys.key_for(self.passes.issuer, kid, 0.0) is not None
+
+    def _remember_header(self, keys: StaticIssuerKeys, presentation: str) -> None:
+        """Note the issuer JWT header of a presentation that verified under ``keys``: only
+        such headers, and a few (anyone can vary a header's bytes: new ones push out old)."""
+        header = _issuer_header(presentation)
+        known_headers = self._known_headers
+        if known_headers[0] is keys and header in known_headers[1]:
+            return
+        if known_headers[0] is not keys or len(known_headers[1]) >= _KNOWN_HEADERS:
+            known_headers = self._known_headers = (keys, set())
+        known_headers[1].add(header)
 
     def _attempt(
         self, world: WorldPrincipal, keys: StaticIssuerKeys, presentation: str, nonce: str
@@ -186,6 +191,7 @@ class DoorService:
         if list_id is None:
             return DoorAttempt(world_id, nonce_hash, now, None, None, "status_unavailable")
         lookup = PassLookup(list_id, status.idx, verified.persona_id)
+        self._remember_header(keys, presentation)
         return DoorAttempt(world_id, nonce_hash, now, verified, lookup, None)
 
     @property
@@ -238,6 +244,12 @@ class DoorService:
             return DoorAdmission(verified.persona_id, dict(verified.claims), int(verified.exp))
         log.info("door check refused for world %s: %s", attempt.world_id, reason)
         raise PresentationRejected("presentation rejected")
+
+
+def _issuer_header(presentation: str) -> str:
+    """The issuer JWT's header, still encoded ("" if there is none)."""
+    end = presentation.find(".")
+    return presentation[:end] if end > 0 else ""
 
 
 def _issuer_kid(header: str) -> str | None:

@@ -20,7 +20,7 @@ from personae.verify._jws import (
     signature_ok,
     split_jws,
 )
-from personae.verify._pass import ALGS, ParsedPass, parse_issuer_jwt, split_presentation
+from personae.verify._pass import ParsedPass, parse_issuer_jwt, split_presentation
 from personae.verify._providers import IssuerKeys, StatusLists
 
 KB_JWT_TYP: Final = "kb+jwt"
@@ -205,7 +205,7 @@ class DoorCheck:
         known_holder = holder is not None
         if holder is None:
             holder = load_holder_key(parsed.holder_jwk)
-        kb_input, kb_signature = self._check_kb_jwt(kb_jwt, holder[1], nonce, sd_jwt, t)
+        kb_input, kb_signature, kb_header = self._check_kb_jwt(kb_jwt, holder[1], nonce, sd_jwt, t)
         if verified_with is not key.key and not signature_ok(
             key.key, key.alg, signing_input, parsed.signature
         ):
@@ -216,7 +216,8 @@ class DoorCheck:
             raise PassRejected("kb_bad_signature")
 
         known_pass = verified_with is key.key
-        if not (known_pass and known_holder and not learned):
+        known_kb_header = kb_header in self._kb_headers
+        if not (known_pass and known_holder and known_kb_header and not learned):
             with self._lock:  # lookups need no lock; evicting while another thread does might
                 if not known_pass:
                     _remember(self._passes, jwt, (parsed, key.key), self._remember_passes)
@@ -224,6 +225,12 @@ class DoorCheck:
                     _remember(self._holder_keys, parsed.holder_jwk, holder, self._remember_passes)
                 for encoded, decoded in learned.items():
                     _remember(self._disclosures, encoded, decoded, self._remember_disclosures)
+                if not known_kb_header:
+                    # Only headers of presentations that verified, and never more than a
+                    # few: anyone can vary the bytes of a header, so new ones push out old.
+                    if len(self._kb_headers) >= _KB_HEADER_CACHE_SIZE:
+                        self._kb_headers.clear()
+                    self._kb_headers[kb_header] = holder[1]
         verified = VerifiedPass(
             persona_id=persona_id,
             claims=claims,
@@ -245,7 +252,8 @@ class DoorCheck:
             raise PassRejected("not_yet_valid")
 
     def _kb_header_alg(self, h64: bytes) -> Any:
-        """The ``alg`` of a KB-JWT header; the few distinct headers are parsed once."""
+        """The ``alg`` of a KB-JWT header (any JSON value), read from the headers of
+        presentations that verified when it is one of them."""
         alg = self._kb_headers.get(h64)
         if alg is not None:
             return alg
@@ -254,17 +262,13 @@ class DoorCheck:
             raise PassRejected("kb_wrong_typ")
         if "crit" in header:
             raise malformed()
-        alg = header.get("alg")
-        if type(alg) is not str:  # a JSON array or object is unhashable
-            raise PassRejected("kb_alg_not_allowed")
-        if alg in ALGS and len(self._kb_headers) < _KB_HEADER_CACHE_SIZE:
-            self._kb_headers[h64] = alg
-        return alg
+        return header.get("alg")
 
     def _check_kb_jwt(
         self, kb_jwt: bytes, alg: str, nonce: str, sd_jwt: bytes, t: float
-    ) -> tuple[bytes, bytes]:
-        """Everything about the key-binding JWT but its signature: (signing input, signature)."""
+    ) -> tuple[bytes, bytes, bytes]:
+        """Everything about the key-binding JWT but its signature: (signing input,
+        signature, header), still encoded."""
         h64, p64, s64, signing_input = split_jws(kb_jwt)
         if self._kb_header_alg(h64) != alg:
             raise PassRejected("kb_alg_not_allowed")
@@ -280,4 +284,4 @@ class DoorCheck:
             raise PassRejected("kb_stale")
         if kb.get("sd_hash") != sha256_b64(sd_jwt):
             raise PassRejected("kb_sd_hash")
-        return signing_input, s64
+        return signing_input, s64, h64

@@ -40,6 +40,22 @@ def _decode(part: str) -> Any:
         raise ValueError("not an SD-JWT") from exc
 
 
+def _payload_and_digests(jwt: str) -> tuple[dict[str, Any], list[str]]:
+    """The pass payload and its top-level ``_sd`` digests, shape-checked."""
+    payload = _decode(jwt.split(".")[1])
+    digests = payload.get("_sd", []) if isinstance(payload, dict) else None
+    if not isinstance(digests, list) or not all(isinstance(d, str) for d in digests):
+        raise ValueError("not an SD-JWT")
+    return payload, digests
+
+
+def _claim(item: Any) -> tuple[str, Any] | None:
+    """(name, value) of a decoded object-property disclosure; None for any other shape."""
+    if isinstance(item, list) and len(item) == 3 and isinstance(item[1], str):
+        return item[1], item[2]
+    return None
+
+
 def _nested_digests(value: Any, out: list[str]) -> None:
     """Every digest (``_sd`` entries and ``{"...": d}`` elements) inside ``value``."""
     if isinstance(value, dict):
@@ -58,15 +74,9 @@ def _nested_digests(value: Any, out: list[str]) -> None:
 def disclosable_claims(sd_jwt: str) -> dict[str, Any]:
     """The top-level claims a pass can disclose, by name, with their (raw) values."""
     jwt, disclosures = _split(sd_jwt)
-    payload = _decode(jwt.split(".")[1])
+    _, top = _payload_and_digests(jwt)
     decoded = {_digest(d): _decode(d) for d in disclosures}
-    top = payload.get("_sd", []) if isinstance(payload, dict) else []
-    claims: dict[str, Any] = {}
-    for digest in top:
-        item = decoded.get(digest)
-        if isinstance(item, list) and len(item) == 3 and isinstance(item[1], str):
-            claims[item[1]] = item[2]
-    return claims
+    return dict(claim for digest in top if (claim := _claim(decoded.get(digest))) is not None)
 
 
 def select_disclosures(sd_jwt: str, names: Collection[str]) -> str:
@@ -77,23 +87,16 @@ def select_disclosures(sd_jwt: str, names: Collection[str]) -> str:
     cannot disclose.
     """
     jwt, disclosures = _split(sd_jwt)
-    payload = _decode(jwt.split(".")[1])
-    if not isinstance(payload, dict):
-        raise ValueError("not an SD-JWT")
+    payload, top = _payload_and_digests(jwt)
     by_digest = {_digest(d): d for d in disclosures}
     decoded = {digest: _decode(d) for digest, d in by_digest.items()}
     wanted = set(names)
     keep: set[str] = set()
     pending: list[str] = []
-    for digest in payload.get("_sd", []):
-        item = decoded.get(digest)
-        if (
-            isinstance(item, list)
-            and len(item) == 3
-            and isinstance(item[1], str)
-            and item[1] in wanted
-        ):
-            wanted.discard(item[1])
+    for digest in top:
+        claim = _claim(decoded.get(digest))
+        if claim is not None and claim[0] in wanted:
+            wanted.discard(claim[0])
             pending.append(digest)
     for name, value in payload.items():
         if name in wanted and name != "_sd":
@@ -106,7 +109,9 @@ def select_disclosures(sd_jwt: str, names: Collection[str]) -> str:
         if digest in keep or digest not in decoded:
             continue
         keep.add(digest)
-        _nested_digests(decoded[digest][-1], pending)
+        item = decoded[digest]
+        if isinstance(item, list) and item:  # a disclosure's value comes last
+            _nested_digests(item[-1], pending)
     chosen = [d for digest, d in by_digest.items() if digest in keep]
     return "~".join((jwt, *chosen, ""))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -309,3 +310,30 @@ def test_how_much_a_door_remembers_is_its_own(world: World, alg: str) -> None:
     assert len(one._disclosures) == 8
     with pytest.raises(ValueError):
         world.make_door(remember=-1)
+
+
+def test_a_door_reads_again_only_key_binding_headers_that_verified(es_world: World) -> None:
+    door = es_world.make_door()
+    sd_jwt = es_world.issue().sd_jwt.split("~")[0] + "~"
+    sd_hash = World.segment(hashlib.sha256(sd_jwt.encode()).digest())
+    good = {"iat": World.NOW, "aud": World.AUDIENCE, "nonce": World.NONCE, "sd_hash": sd_hash}
+
+    def shown(header: dict[str, Any], payload: dict[str, Any]) -> tuple[str, bytes]:
+        kb = World.sign(es_world.holder_key, header, payload)
+        return sd_jwt + kb, kb.split(".")[0].encode()
+
+    refused, refused_header = shown({"typ": "kb+jwt", "n": -1}, {**good, "sd_hash": "x"})
+    with pytest.raises(PassRejected):
+        door.verify(refused, World.NONCE, World.NOW)
+    assert refused_header not in door._kb_headers
+    # Anyone can vary a header's bytes: the door keeps a few, newest in.
+    for n in range(3 * _door._KB_HEADER_CACHE_SIZE):
+        admitted, header = shown({"typ": "kb+jwt", "n": n}, good)
+        assert door.verify(admitted, World.NONCE, World.NOW).persona_id == "PERSONA7"
+        assert header in door._kb_headers
+        assert len(door._kb_headers) <= _door._KB_HEADER_CACHE_SIZE
+    # A remembered header is still checked as a whole presentation: its signature too.
+    admitted, _ = shown({"typ": "kb+jwt", "n": 0}, good)
+    head, _, _signature = admitted.rpartition(".")
+    with pytest.raises(PassRejected):
+        door.verify(head + "." + "A" * 86, World.NONCE, World.NOW)

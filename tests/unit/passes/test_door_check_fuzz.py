@@ -12,7 +12,14 @@ from hypothesis import strategies as st
 from tests.unit.passes.pass_world import World, disclosure, handmade_pass, new_key
 
 from personae.crypto.jose import b64url_encode
-from personae.verify import PassRejected, VerifiedPass, _codec, bind_presentation
+from personae.verify import (
+    PassRejected,
+    VerifiedPass,
+    _codec,
+    bind_presentation,
+    disclosable_claims,
+    select_disclosures,
+)
 
 WORLDS = {
     alg: World(issuer_key=new_key(alg), holder_key=new_key(alg)) for alg in ("ES256", "EdDSA")
@@ -137,6 +144,31 @@ def test_header_members_of_any_type(alg: Any, kid: Any, kb_alg: Any) -> None:
     for presentation in (forged, forged_kb):
         # Only the very header that was signed can still verify.
         assert door_outcome("ES256", presentation) is None or presentation == valid
+
+
+@FUZZ
+@given(structure=st.dictionaries(json_keys, json_values, max_size=5), whole=json_values)
+def test_holder_helpers_refuse_passes_of_any_shape_with_value_error(
+    structure: dict[str, Any], whole: Any
+) -> None:
+    # The holder's helpers trust their pass, but a broken one is a ValueError, never a
+    # TypeError or KeyError (found in review).
+    world = WORLDS["ES256"]
+    encoded, digest = disclosure("salt", "x", whole)
+    if isinstance(structure.get("_sd"), list):
+        structure["_sd"] = [*structure["_sd"], digest]
+    header = orjson.dumps({"typ": "dc+sd-jwt", "alg": "ES256", "kid": "k1"})
+    shapes = (
+        handmade_pass(world, structure, [encoded]),
+        world.raw_jws(header, orjson.dumps(whole)) + "~" + encoded + "~",
+    )
+    for sd_jwt in shapes:
+        for names in ((), ("x",), tuple(structure)):
+            try:
+                disclosable_claims(sd_jwt)
+                select_disclosures(sd_jwt, names)
+            except ValueError:
+                pass
 
 
 def _depth(value: Any) -> int:
