@@ -96,9 +96,9 @@ class DoorCheck:
 
     A world sees the same pass at every entry, so a door remembers (bounded,
     and only from presentations whose signatures verified) the parsed issuer JWT
-    with the key object that verified its signature, the holder's key and the
-    decoded disclosures with their digests: pure functions of bytes it has
-    already checked. On a returning pass the issuer signature is therefore not
+    with the key object that verified its signature, the holder's key, the
+    decoded disclosures with their digests, and a few key-binding JWT headers:
+    pure functions of bytes it has already checked. On a returning pass the issuer signature is therefore not
     computed again: the JWT is the very same bytes, and the key the issuer's
     keys give for its ``kid`` now is the very same key object, so the answer
     is the one already computed; likewise a disclosure seen before is not
