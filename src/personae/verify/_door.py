@@ -98,14 +98,14 @@ class DoorCheck:
     and only from presentations whose signatures verified) the parsed issuer JWT
     with the key object that verified its signature, the holder's key, the
     decoded disclosures with their digests, and a few key-binding JWT headers:
-    pure functions of bytes it has already checked. On a returning pass the issuer signature is therefore not
-    computed again: the JWT is the very same bytes, and the key the issuer's
-    keys give for its ``kid`` now is the very same key object, so the answer
-    is the one already computed; likewise a disclosure seen before is not
-    decoded and hashed again. Everything else runs on every call: issuer trust
-    and key lookup, algorithm, type, times, that each disclosure's digest is in
-    the pass exactly once, the key-binding JWT (sd_hash over the presentation
-    as shown) and its signature, and the status.
+    pure functions of bytes it has already checked. On a returning pass the
+    issuer signature is therefore not computed again: the JWT is the very same
+    bytes, and the key the issuer's keys give for its ``kid`` now is the very
+    same key object, so the answer is the one already computed; likewise a
+    disclosure seen before is not decoded and hashed again. Everything else runs
+    on every call: issuer trust and key lookup, algorithm, type, times, that
+    each disclosure's digest is in the pass exactly once, the key-binding JWT
+    (sd_hash over the presentation as shown) and its signature, and the status.
     """
 
     def __init__(
