@@ -183,7 +183,14 @@ def test_bad_holder_keys_and_foreign_personas(services: Services, client: TestCl
     private = ec.generate_private_key(ec.SECP256R1())
     jwk = public_jwk(private)
     d = {**jwk, "d": "AAAA"}
-    for bad in ({"kty": "oct", "k": "AAAA"}, d, {"kty": "EC", "crv": "P-256", "x": "A"}, {}):
+    identity = {"kty": "OKP", "crv": "Ed25519", "x": b64url_encode(b"\x01" + bytes(31))}
+    for bad in (
+        {"kty": "oct", "k": "AAAA"},
+        d,
+        {"kty": "EC", "crv": "P-256", "x": "A"},
+        {},
+        identity,  # a point of small order: anyone could sign for it
+    ):
         response = client.post(
             f"/v1/me/personas/{s['persona']}/passes", headers=s["alice"], json={"holder_jwk": bad}
         )

@@ -77,6 +77,31 @@ def public_jwk(key: PrivateKey | PublicKey) -> dict[str, str]:
     return {"kty": "OKP", "crv": "Ed25519", "x": b64url_encode(raw)}
 
 
+_ED25519_P = 2**255 - 19
+# The y-coordinates of the Ed25519 points of order 1, 2, 4 and 8: with such a public
+# key, one signature verifies on any message (RFC 8032 does not refuse them).
+_ED25519_SMALL_ORDER_Y = frozenset(
+    {
+        0,
+        1,
+        _ED25519_P - 1,
+        2707385501144840649318225287225658788936804267575313519463743609750303402022,
+        55188659117513257062467267217118295137698188065244968500265048394206261417927,
+    }
+)
+
+
+def ed25519_public_key(raw: bytes) -> ed25519.Ed25519PublicKey:
+    """An Ed25519 public key from its 32 bytes; refuses a non-canonical encoding and the
+    points of small order, for which signatures can be forged without a private key."""
+    if len(raw) != 32:
+        raise JoseError("bad Ed25519 key length")
+    y = int.from_bytes(raw, "little") & ((1 << 255) - 1)
+    if y >= _ED25519_P or y in _ED25519_SMALL_ORDER_Y:
+        raise JoseError("Ed25519 key of small order, or not canonically encoded")
+    return ed25519.Ed25519PublicKey.from_public_bytes(raw)
+
+
 def load_public_jwk(jwk: Any) -> PublicKey:
     """A public key from a JWK dict; refuses private members and unsupported key types."""
     if not isinstance(jwk, dict):
@@ -94,10 +119,7 @@ def load_public_jwk(jwk: Any) -> PublicKey:
                 int.from_bytes(x, "big"), int.from_bytes(y, "big"), ec.SECP256R1()
             ).public_key()
         if kty == "OKP" and crv == "Ed25519":
-            x = b64url_decode(jwk["x"])
-            if len(x) != 32:
-                raise JoseError("bad Ed25519 key length")
-            return ed25519.Ed25519PublicKey.from_public_bytes(x)
+            return ed25519_public_key(b64url_decode(jwk["x"]))
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, JoseError):
             raise

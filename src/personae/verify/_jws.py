@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from personae.crypto.jose import PublicKey
+from personae.crypto.jose import PublicKey, ed25519_public_key
 from personae.verify._codec import b64d, malformed
 
 _ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
@@ -50,7 +50,7 @@ def load_holder_key(jwk: HolderJwk) -> tuple[PublicKey, str]:
             point = b"\x04" + b64d(x.encode("ascii")) + b64d(y.encode("ascii"))
             return _EC.from_encoded_point(_P256, point), "ES256"
         if kty == "OKP" and crv == "Ed25519" and len(x) == 43 and not y:
-            return _ED.from_public_bytes(b64d(x.encode("ascii"))), "EdDSA"
+            return ed25519_public_key(b64d(x.encode("ascii"))), "EdDSA"
     except (ValueError, UnicodeEncodeError):  # not on the curve, or not ASCII
         raise malformed() from None
     raise malformed()

@@ -9,7 +9,7 @@ import orjson
 import pytest
 from tests.unit.passes.pass_world import World, disclosure, handmade_pass, nested, new_key
 
-from personae.crypto.jose import b64url_decode
+from personae.crypto.jose import JoseError, b64url_decode, load_public_jwk
 from personae.verify._disclosures import _Unpacker
 
 # -- disclosures ---------------------------------------------------------------
@@ -229,3 +229,36 @@ def test_disclosures_are_looked_up_once_per_digest() -> None:
     assert claims == {"a": [{"k": i} for i in range(count)]}
     assert unpacker.used == count
     assert by_digest.lookups == 2 * count  # one per digest, decoys included
+
+
+# The Ed25519 encodings of points of small order (order 1, 2, 4, 8, and the non-canonical
+# y >= p), with and without the sign bit.
+SMALL_ORDER_ED25519 = [
+    bytes.fromhex(h)
+    for h in (
+        "01" + "00" * 31,
+        "00" * 32,
+        "ec" + "ff" * 30 + "7f",
+        "ed" + "ff" * 30 + "7f",
+        "ee" + "ff" * 30 + "7f",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+    )
+]
+SMALL_ORDER_ED25519 += [raw[:31] + bytes([raw[31] | 0x80]) for raw in SMALL_ORDER_ED25519]
+
+
+@pytest.mark.parametrize("raw", SMALL_ORDER_ED25519, ids=lambda raw: raw.hex()[:8])
+def test_holder_key_of_small_order(es_world: World, raw: bytes) -> None:
+    # With such a key, R = identity and s = 0 verify on any message (found in review):
+    # a pass bound to it could be presented by anyone who ever saw it.
+    jwk = {"kty": "OKP", "crv": "Ed25519", "x": World.segment(raw)}
+    sd_jwt = handmade_pass(es_world, {}, [], cnf={"jwk": jwk})
+    sd_hash = World.segment(hashlib.sha256(sd_jwt.encode()).digest())
+    header = World.segment(orjson.dumps({"typ": "kb+jwt", "alg": "EdDSA"}))
+    claims = {"iat": World.NOW, "aud": World.AUDIENCE, "nonce": World.NONCE, "sd_hash": sd_hash}
+    forged = World.segment(b"\x01" + bytes(63))
+    presentation = f"{sd_jwt}{header}.{World.segment(orjson.dumps(claims))}.{forged}"
+    es_world.rejects(presentation, "malformed")
+    with pytest.raises(JoseError):
+        load_public_jwk(jwk)
