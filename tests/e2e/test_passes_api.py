@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -13,7 +14,10 @@ from starlette.testclient import TestClient
 from tests.helpers import AGE_GATE, ALICE, GUILD, bearer, join, register, world
 
 from personae.bootstrap import Services
+from personae.clock import FixedClock
 from personae.crypto.jose import b64url_decode, b64url_encode, public_jwk
+from personae.crypto.statuslist import decode_status_list, status_at
+from personae.services import passes as passes_module
 from personae.store.uow import writer_lock
 from personae.verify import DoorCheck, PassRejected, StaticIssuerKeys, StaticStatusLists, present
 
@@ -108,6 +112,54 @@ def test_issue_check_online_and_offline_then_revoke(services: Services, client: 
     listed = client.get(f"/v1/me/personas/{s['persona']}/passes", headers=s["alice"]).json()
     assert listed[0]["revoked_at"] is not None
     assert keys.trusts(meta["issuer"])
+
+
+def _served_status(client: TestClient, services: Services, issued: dict[str, Any]) -> int | None:
+    """The pass's status in the status list token served now."""
+    response = client.get(issued_status_path(services, issued))
+    assert response.status_code == 200
+    payload = orjson.loads(b64url_decode(response.text.split(".")[1]))
+    bits, data = decode_status_list(payload["status_list"])
+    with services.ctx.uow(write=False) as uow:
+        record = uow.passes.get(issued["pass_id"])
+    assert record is not None
+    return status_at(data, record.status_index, bits)
+
+
+def test_a_revocation_shows_in_the_next_status_list_served_at_the_same_instant(
+    services: Services, client: TestClient
+) -> None:
+    # The served token was once cached by the list's last change time: a revocation
+    # written at the same instant (the tests' clock stands still) did not show.
+    s = _setup(services, client)
+    issued = _issue(client, s, ec.generate_private_key(ec.SECP256R1()))
+    assert _served_status(client, services, issued) == 0
+    revoke = client.delete(
+        f"/v1/me/personas/{s['persona']}/passes/{issued['pass_id']}", headers=s["alice"]
+    )
+    assert revoke.status_code == 204
+    assert _served_status(client, services, issued) == 1
+
+
+def test_a_revocation_in_a_closed_list_does_not_open_another(
+    services: Services, client: TestClient, clock: FixedClock, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(passes_module, "STATUS_LIST_FILL", 2)
+    s = _setup(services, client)
+
+    def issue() -> tuple[dict[str, Any], str]:
+        issued = _issue(client, s, ec.generate_private_key(ec.SECP256R1()))
+        return issued, issued_status_path(services, issued)
+
+    (first, closed), (_, also_closed), (_, open_list) = issue(), issue(), issue()
+    assert closed == also_closed != open_list
+    clock.advance(timedelta(minutes=1))
+    revoke = client.delete(
+        f"/v1/me/personas/{s['persona']}/passes/{first['pass_id']}", headers=s["alice"]
+    )
+    assert revoke.status_code == 204
+    clock.advance(timedelta(minutes=1))
+    assert issue()[1] == open_list  # not a third list
 
 
 def issued_status_path(services: Services, issued: dict[str, Any]) -> str:

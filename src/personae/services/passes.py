@@ -93,7 +93,7 @@ class PassService:
         self.sanctions = sanctions
         self.issuer = settings.issuer_url.rstrip("/")
         self._status_list_prefix = f"{self.issuer}/v1/status-lists/"
-        self._status_cache: dict[str, tuple[tuple[datetime, str], str, datetime]] = {}
+        self._status_cache: dict[str, tuple[tuple[bytes, str], str, datetime]] = {}
         self._recorded: dict[str, datetime] = {}
         self._issuer_keys: tuple[frozenset[str], StaticIssuerKeys, float] | None = None
         self._active_kid = ""
@@ -202,11 +202,13 @@ class PassService:
             found = uow.status_lists.bits(list_id) if len(list_id) <= 40 else None
         if found is None:
             raise NotFound("no such status list")
-        bits, updated_at = found
+        bits, _updated_at = found
         now = self.ctx.clock.now()
         key = self._signing_key()
         cached = self._status_cache.get(list_id)
-        if cached and cached[0] == (updated_at, key.kid) and cached[2] > now:
+        # Keyed on the bits themselves (8 KiB to compare), not on when they changed: two
+        # writes can carry the same time, and a revocation must show in the next token.
+        if cached and cached[0] == (bits, key.kid) and cached[2] > now:
             return cached[1]
         ttl = self.settings.status_list_ttl_seconds
         expires = now + timedelta(seconds=max(ttl * 10, 3600))
@@ -225,12 +227,12 @@ class PassService:
             issuer=self.issuer,
         )
         # Serve the same token until the list changes or half its life has gone.
-        self._status_cache[list_id] = ((updated_at, key.kid), token, now + (expires - now) / 2)
+        self._status_cache[list_id] = ((bits, key.kid), token, now + (expires - now) / 2)
         return token
 
     def _allocate(self, uow: UnitOfWork, world_id: str, now: datetime) -> tuple[str, int]:
-        current = uow.status_lists.open_for(world_id)
-        if current is None or current.used >= STATUS_LIST_FILL:
+        current = uow.status_lists.open_for(world_id, STATUS_LIST_FILL)
+        if current is None:
             current = StatusListRecord(
                 tokens.new_id("sl_"),
                 world_id,

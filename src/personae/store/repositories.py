@@ -444,13 +444,18 @@ class PassSigningKeys(_Repo):
 
 
 class StatusLists(_Repo):
-    def open_for(self, world_id: str) -> StatusListRecord | None:
-        """The world's newest list with room, locked for update (a row lock on PostgreSQL)."""
+    def open_for(self, world_id: str, fill: int) -> StatusListRecord | None:
+        """The world's fullest list with fewer than ``fill`` entries in use, locked for
+        update (a row lock on PostgreSQL); None if every list is closed.
+
+        By use, not by last change: a revocation in a closed list changes that list, and
+        must not make it look like the one to allocate from.
+        """
         sl = t.status_lists
         row = self.conn.execute(
             select(sl.c.id, sl.c.world_id, sl.c.capacity, sl.c.used, sl.c.allocated, sl.c.bits)
-            .where(sl.c.world_id == world_id)
-            .order_by(sl.c.updated_at.desc(), sl.c.id)
+            .where(sl.c.world_id == world_id, sl.c.used < fill)
+            .order_by(sl.c.used.desc(), sl.c.id)
             .limit(1)
             .with_for_update()
         ).first()
