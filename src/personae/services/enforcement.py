@@ -21,16 +21,18 @@ REVOKED_BY = "moderation"
 
 
 class ActiveSanctions:
-    """The pass service's sanction check: a suspension or ban in force on the persona."""
+    """The pass service's sanction check: a suspension or ban in force on the persona, or
+    one that is yet to begin (its passes were revoked when it was applied, and a pass
+    issued meanwhile would stay valid through it)."""
 
     def refusal(self, uow: UnitOfWork, persona_id: str, now: datetime) -> str | None:
-        blocking = uow.moderation.sanctions.in_force(persona_id, now, blocking=True)
+        blocking = uow.moderation.sanctions.in_force(persona_id, now, blocking=True, pending=True)
         if not blocking:
             return None
         if any(s.ends_at is None for s in blocking):
-            return f"a {blocking[0].measure} without end is in force on this persona"
+            return f"a {blocking[0].measure} without end blocks passes for this persona"
         until = max(s.ends_at for s in blocking if s.ends_at is not None)
-        return f"a sanction is in force on this persona until {until.isoformat()}"
+        return f"a sanction blocks passes for this persona until {until.isoformat()}"
 
 
 class Enforcement:
@@ -87,6 +89,10 @@ class Enforcement:
         rule = MEASURES[measure]
         if not rule.sanction:
             return 0
+        # Before anything else, every persona at once and in one order: a pass issued
+        # concurrently then either commits first (and is revoked below) or sees the
+        # sanction (PostgreSQL's READ COMMITTED would otherwise let both through).
+        uow.personas.lock([p.id for p in personas])
         revoked = 0
         for persona in personas:
             sanction = SanctionRecord(
@@ -120,14 +126,19 @@ class Enforcement:
     ) -> int:
         """Lift the decision's sanctions and restore the passes they revoked.
 
-        A pass stays revoked while another blocking sanction is in force on its persona.
+        A pass stays revoked while another blocking sanction is in force on its persona,
+        or is yet to begin.
         Returns how many passes were restored.
         """
         refs = [self._ref(decision_id, p.id) for p in personas]
         restored = 0
         for sanction in uow.moderation.sanctions.by_refs(refs):
             uow.moderation.sanctions.lift(sanction.id, now)
-            if uow.moderation.sanctions.in_force(sanction.persona_id, now, blocking=True):
+            # Another blocking sanction keeps them revoked, even one yet to begin: nothing
+            # would revoke them again when it does.
+            if uow.moderation.sanctions.in_force(
+                sanction.persona_id, now, blocking=True, pending=True
+            ):
                 continue
             for pass_id in uow.moderation.sanctions.passes_of(sanction.id):
                 record = uow.passes.get(pass_id)

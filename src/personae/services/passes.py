@@ -31,6 +31,8 @@ STATUS_LIST_CAPACITY = 1 << 16  # 8 KiB of bits per list, a few hundred bytes co
 # A list is closed once this full, so drawing a random free index stays cheap.
 STATUS_LIST_FILL = int(STATUS_LIST_CAPACITY * 0.75)
 SIGNING_PURPOSE = "pass"
+HOLDER = "person"
+"""Who revoked a pass its holder revoked (``passes.revoked_by``); never undone."""
 # Digests are padded to a multiple of this, so a pass does not tell how many claims it hides.
 DIGEST_PADDING = 8
 # A retired key is published this long after its last pass expires: doors allow some
@@ -78,8 +80,10 @@ def _draw_free_index(allocated: bytearray, capacity: int) -> int:
 
 
 class SanctionCheck(Protocol):
-    """Asked before a pass is issued: why to refuse, or None. (The online door reads the
-    same rule in its one statement: store/door_path.py.)"""
+    """Asked before a pass is issued: why to refuse, or None. (The online door reads
+    whether a blocking sanction is in force in its one statement, store/door_path.py;
+    one yet to begin needs no look there, as its passes were revoked when it was applied
+    and none are issued before it ends.)"""
 
     def refusal(self, uow: UnitOfWork, persona_id: str, now: datetime) -> str | None: ...
 
@@ -318,6 +322,7 @@ class PassService:
         now = self.ctx.clock.now()
         with self.ctx.uow() as uow:
             persona = owned_persona(self.ctx, uow, who.person_id, persona_id)
+            uow.personas.lock([persona.id])  # a sanction being applied is seen, or sees this
             refusal = self._refusal(uow, persona.id, now)
             if refusal is not None:
                 raise SanctionInForce(refusal)
@@ -375,7 +380,12 @@ class PassService:
             record = uow.passes.get(pass_id) if len(pass_id) <= 40 else None
             if record is None or record.persona_id != persona_id:
                 raise NotFound("no such pass")
-            self.set_revoked(uow, record, now, "person")
+            # The holder's word is final: even over a pass moderation revoked first, so
+            # that lifting the sanction does not bring back a pass its holder gave up.
+            # One statement, and the bit set whatever the row said, so that a lift
+            # committing meanwhile cannot leave the pass valid.
+            uow.passes.mark_revoked_for_good(record.id, now, HOLDER)
+            self._write_status(uow, record, now, revoked=True)
 
     def trusted_keys_now(self) -> StaticIssuerKeys | None:
         """:meth:`trusted_keys` if known without any I/O, else None.

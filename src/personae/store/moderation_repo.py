@@ -241,15 +241,18 @@ class Sanctions(_Table):
         )
 
     def in_force(
-        self, persona_id: str, now: datetime, *, blocking: bool = False
+        self, persona_id: str, now: datetime, *, blocking: bool = False, pending: bool = False
     ) -> list[SanctionRecord]:
+        """The persona's sanctions in force at ``now`` (not lifted, begun, not ended); with
+        ``pending``, also those that have yet to begin."""
         c = self.table.c
         where = [
             c.persona_id == persona_id,
             c.lifted_at.is_(None),
-            c.starts_at <= now,
             c.ends_at.is_(None) | (c.ends_at > now),
         ]
+        if not pending:
+            where.append(c.starts_at <= now)
         if blocking:
             where.append(c.blocks_passes.is_(True))
         return self._rows(SanctionRecord, *where, order=[c.starts_at])

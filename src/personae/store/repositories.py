@@ -254,6 +254,16 @@ class Personas(_Repo):
         row = self.conn.execute(_PERSONA_BY_ID, {"persona_id": persona_id}).first()
         return PersonaRecord(*row) if row else None
 
+    def lock(self, persona_ids: Sequence[str]) -> None:
+        """Lock these personas' rows until the transaction ends, in one order (PostgreSQL;
+        SQLite's writers already take turns): serialises what must see each other's
+        writes, such as issuing a pass and sanctioning its persona."""
+        if persona_ids:
+            p = t.personas.c
+            self.conn.execute(
+                select(p.id).where(p.id.in_(sorted(persona_ids))).order_by(p.id).with_for_update()
+            ).all()
+
     def among(self, persona_ids: Sequence[str]) -> list[PersonaRecord]:
         if not persona_ids:
             return []
@@ -541,6 +551,16 @@ class Passes(_Repo):
             .values(revoked_at=at, revoked_by=by)
         )
         return result.rowcount > 0
+
+    def mark_revoked_for_good(self, pass_id: str, at: datetime, by: str) -> None:
+        """Revoke as ``by``, whoever revoked the pass before (keeping the first time), so
+        that lifting an earlier revoker's sanction cannot undo it."""
+        p = t.passes
+        self.conn.execute(
+            update(p)
+            .where(p.c.id == pass_id)
+            .values(revoked_at=func.coalesce(p.c.revoked_at, at), revoked_by=by)
+        )
 
 
 class DoorNonces(_Repo):
