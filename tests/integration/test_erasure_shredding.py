@@ -13,6 +13,7 @@ from tests.helpers import AGE_GATE, ALICE, PASSWORD, bearer, join, register, wor
 
 from personae.bootstrap import Services
 from personae.clock import FixedClock
+from personae.crypto.statuslist import status_at
 from personae.crypto.vault import person_owner, persona_owner
 from personae.domain.lawful_access import HoldBasis, TargetScope
 from personae.domain.staff import Role
@@ -213,6 +214,10 @@ def test_held_persona_is_kept_and_the_rest_erased_now(
         f"/v1/me/personas/{free}/passes", headers=alice, json={"holder_jwk": HOLDER}
     )
     assert issued.status_code == 201, issued.text
+    held_pass = client.post(
+        f"/v1/me/personas/{held}/passes", headers=alice, json={"holder_jwk": HOLDER}
+    )
+    assert held_pass.status_code == 201, held_pass.text
     pid = person_id(services, alice)
     backup = sealed_rows(database_url, pid, [held, free])
     services.staff.create("ana", PASSWORD, Role.LEGAL_OFFICER)
@@ -250,6 +255,13 @@ def test_held_persona_is_kept_and_the_rest_erased_now(
     assert row_exists(services, t.personas, "id", held)
     assert row_exists(services, t.persona_values, "persona_id", held)
     assert row_exists(services, t.held_persona_erasures, "persona_id", held)
+    # The held persona is kept as a record, not for use: its pass no longer opens doors.
+    with services.ctx.uow(write=False) as uow:
+        kept_pass = uow.passes.get(held_pass.json()["pass_id"])
+        assert kept_pass is not None and kept_pass.revoked_by == "erasure"
+        listed = uow.status_lists.get(kept_pass.status_list_id)
+        assert listed is not None
+        assert status_at(listed.bits, kept_pass.status_index, 1) == 1
     with services.engine.connect() as conn:
         assert conn.execute(select(t.erasure_requests.c.person_id)).first() is None
         columns = set(t.held_persona_erasures.c.keys())

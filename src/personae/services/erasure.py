@@ -186,6 +186,8 @@ class ErasureService:
         uow.person_data.delete_notices([person_owner(person_id)])
         uow.person_data.delete_person(person_id)
         if kept:  # kept, row and key, until no hold covers them (the retention sweep)
+            # Kept as records for the hold, not for use: their passes stop opening doors.
+            self._revoke_passes(uow, kept, now)
             uow.held_persona_erasures.add(kept, now)
             kept_until = hold_end_for(self.ctx, uow, [persona_owner(p) for p in kept], now)
             if kept_until is not None:
@@ -200,11 +202,14 @@ class ErasureService:
         )
         return True
 
-    def _delete_personas(self, uow: UnitOfWork, personas: Sequence[str], now: datetime) -> None:
-        """Revoke the personas' passes, then delete their rows, notices and purged extras."""
+    def _revoke_passes(self, uow: UnitOfWork, personas: Sequence[str], now: datetime) -> None:
         for persona_id in personas:
             for issued in uow.passes.for_persona(persona_id):
                 self.passes.set_revoked(uow, issued, now, "erasure")
+
+    def _delete_personas(self, uow: UnitOfWork, personas: Sequence[str], now: datetime) -> None:
+        """Revoke the personas' passes, then delete their rows, notices and purged extras."""
+        self._revoke_passes(uow, personas, now)
         for purge in self.purges:
             purge(uow, personas)
         uow.person_data.delete_notices([persona_owner(p) for p in personas])
