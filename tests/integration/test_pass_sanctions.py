@@ -96,6 +96,22 @@ def test_a_pass_its_holder_revoked_stays_revoked_when_the_sanction_is_lifted(
     assert _revoked(services, pass_id) == ("person", 1)
 
 
+def test_a_pass_erasure_revoked_stays_revoked_when_the_sanction_is_lifted(
+    services: Services, client: TestClient, clock: FixedClock
+) -> None:
+    # A persona kept under a hold after its person's erasure keeps its (revoked) pass.
+    alice, persona = _alice_in_aurora(services, client)
+    pass_id = _issue(client, alice, persona).json()["pass_id"]
+    now = clock.now()
+    assert _sanction(services, "dec_a", persona, now, now + DAY) == 1
+    with services.ctx.uow() as uow:
+        record = uow.passes.get(pass_id)
+        assert record is not None
+        services.passes.set_revoked_for_good(uow, record, now, "erasure")
+    assert _lift(services, "dec_a", persona) == 0
+    assert _revoked(services, pass_id) == ("erasure", 1)
+
+
 def test_a_pass_moderation_revoked_comes_back_when_the_sanction_is_lifted(
     services: Services, client: TestClient, clock: FixedClock
 ) -> None:

@@ -205,7 +205,7 @@ class ErasureService:
     def _revoke_passes(self, uow: UnitOfWork, personas: Sequence[str], now: datetime) -> None:
         for persona_id in personas:
             for issued in uow.passes.for_persona(persona_id):
-                self.passes.set_revoked(uow, issued, now, "erasure")
+                self.passes.set_revoked_for_good(uow, issued, now, "erasure")
 
     def _delete_personas(self, uow: UnitOfWork, personas: Sequence[str], now: datetime) -> None:
         """Revoke the personas' passes, then delete their rows, notices and purged extras."""

@@ -268,6 +268,16 @@ class PassService:
         self._write_status(uow, record, now, revoked=True)
         return True
 
+    def set_revoked_for_good(
+        self, uow: UnitOfWork, record: PassRecord, now: datetime, by: str
+    ) -> None:
+        """Revoke one pass as ``by`` whoever revoked it before (the holder, an erasure), so
+        that lifting an earlier sanction cannot bring it back. One statement, and the bit
+        set whatever the row said, so that a lift committing meanwhile cannot leave the
+        pass valid."""
+        uow.passes.mark_revoked_for_good(record.id, now, by)
+        self._write_status(uow, record, now, revoked=True)
+
     def set_restored(self, uow: UnitOfWork, record: PassRecord, now: datetime, by: str) -> bool:
         """Undo a revocation made by ``by`` (a lifted sanction): row and status bit together.
 
@@ -380,12 +390,8 @@ class PassService:
             record = uow.passes.get(pass_id) if len(pass_id) <= 40 else None
             if record is None or record.persona_id != persona_id:
                 raise NotFound("no such pass")
-            # The holder's word is final: even over a pass moderation revoked first, so
-            # that lifting the sanction does not bring back a pass its holder gave up.
-            # One statement, and the bit set whatever the row said, so that a lift
-            # committing meanwhile cannot leave the pass valid.
-            uow.passes.mark_revoked_for_good(record.id, now, HOLDER)
-            self._write_status(uow, record, now, revoked=True)
+            # The holder's word is final, even over a pass moderation revoked first.
+            self.set_revoked_for_good(uow, record, now, HOLDER)
 
     def trusted_keys_now(self) -> StaticIssuerKeys | None:
         """:meth:`trusted_keys` if known without any I/O, else None.
