@@ -15,8 +15,9 @@ import http.client
 import logging
 import math
 import threading
+import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -52,17 +53,45 @@ def _check_url(url: str, allow_http: bool) -> str:
     return url
 
 
-def urllib_fetch(url: str, *, timeout: float = 5.0, max_bytes: int = 1 << 22) -> bytes:
-    """GET ``url`` with urllib: http(s) only, no redirects, bounded time and size."""
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+def _same_origin(url: str, trusted: str, more: Collection[str]) -> bool:
+    """Whether ``url`` is on the origin (scheme, host, port) of ``trusted`` or of ``more``."""
+    origin = _origin(url)
+    return origin == _origin(trusted) or any(origin == _origin(o) for o in more)
+
+
+def urllib_fetch(
+    url: str, *, timeout: float = 5.0, deadline: float = 15.0, max_bytes: int = 1 << 22
+) -> bytes:
+    """GET ``url`` with urllib: http(s) only, no redirects, bounded size and time.
+
+    ``timeout`` bounds each connect and read, ``deadline`` the whole response: a
+    server trickling bytes cannot hold a fetch open longer. (Name resolution is the
+    system resolver's, with its own time limits.)
+    """
     _check_url(url, allow_http=True)
     request = urllib.request.Request(  # noqa: S310 - scheme checked just above
         url, headers={"Accept": "application/json, application/statuslist+jwt"}
     )
+    give_up = time.monotonic() + deadline
+    chunks: list[bytes] = []
+    size = 0
     with _OPENER.open(request, timeout=timeout) as response:
-        body: bytes = response.read(max_bytes + 1)
-    if len(body) > max_bytes:
-        raise ValueError(f"response from {url} exceeds {max_bytes} bytes")
-    return body
+        while True:
+            if time.monotonic() > give_up:
+                raise TimeoutError(f"response from {url} took over {deadline} s")
+            chunk: bytes = response.read1(1 << 16)  # what has arrived, not a full buffer
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > max_bytes:
+                raise ValueError(f"response from {url} exceeds {max_bytes} bytes")
+    return b"".join(chunks)
 
 
 def metadata_url(issuer: str) -> str:
@@ -78,7 +107,8 @@ class HttpIssuerKeys:
 
     Keys are refreshed after ``refresh_seconds``; an unknown ``kid`` (a key
     rotation) triggers a refetch at most every ``min_refetch_seconds``. When a
-    refresh fails the last good keys stay in use for ``max_stale_seconds``.
+    refresh fails the last good keys stay in use for ``max_stale_seconds``. A
+    ``jwks_uri`` is fetched only on the issuer's origin or one of ``key_origins``.
     """
 
     def __init__(
@@ -90,9 +120,11 @@ class HttpIssuerKeys:
         min_refetch_seconds: float = 60.0,
         max_stale_seconds: float = 86400.0,
         allow_http: bool = False,
+        key_origins: Collection[str] = (),
     ) -> None:
         """``issuer_url`` is the ``iss`` of the passes; https unless ``allow_http`` (dev only)."""
         self._issuer = issuer_url
+        self._key_origins = tuple(key_origins)
         self._allow_http = allow_http
         self._url = _check_url(metadata_url(issuer_url), allow_http)
         self._fetch: Fetch = fetch or urllib_fetch
@@ -151,6 +183,8 @@ class HttpIssuerKeys:
         if jwks is None:
             if not isinstance(jwks_uri, str):
                 raise ValueError("jwks_uri must be a string")
+            if not _same_origin(jwks_uri, self._issuer, self._key_origins):
+                raise ValueError(f"jwks_uri {jwks_uri!r} is not on the issuer's origin")
             jwks = loads_object(self._fetch(_check_url(jwks_uri, self._allow_http)))
         entries = jwks.get("keys") if isinstance(jwks, dict) else None
         if not isinstance(entries, list):
@@ -185,7 +219,14 @@ class HttpStatusLists:
     A token is used for ``ttl`` seconds after it was fetched (``default_ttl`` if
     absent, at most ``max_ttl``) and never past its ``exp``; if a refetch fails
     the cached list stays usable until ``exp``. Failures are retried after
-    ``retry_seconds``. Only tokens signed by the pass's own issuer are accepted.
+    ``retry_seconds``. Only tokens signed by the pass's own issuer are accepted,
+    and only from the issuer's origin or one of ``list_origins``: a pass cannot
+    send a door to fetch from anywhere else.
+
+    One fetch per list at a time, outside any lock other lists need: a door check
+    with a usable list never waits for a fetch, one without waits for that list's
+    fetch at most ``wait_seconds``. The decoded lists kept take at most
+    ``max_total_bytes`` (oldest out first).
     """
 
     def __init__(
@@ -199,7 +240,10 @@ class HttpStatusLists:
         skew_seconds: float = 60.0,
         max_list_bytes: int = DEFAULT_MAX_LIST_BYTES,
         max_lists: int = 1024,
+        max_total_bytes: int = 1 << 26,
+        wait_seconds: float = 20.0,
         allow_http: bool = False,
+        list_origins: Collection[str] = (),
     ) -> None:
         """Verify status list tokens with ``issuer_keys`` (usually the door check's own)."""
         self._issuer_keys = issuer_keys
@@ -210,9 +254,14 @@ class HttpStatusLists:
         self._skew = skew_seconds
         self._max_list_bytes = max_list_bytes
         self._max_lists = max_lists
+        self._max_total_bytes = max_total_bytes
+        self._wait = wait_seconds
         self._allow_http = allow_http
+        self._list_origins = tuple(list_origins)
         self._cache: dict[str, _CachedList] = {}
+        self._cached_bytes = 0
         self._retry_at: dict[str, float] = {}
+        self._fetching: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
 
     def status(self, issuer: str, uri: str, idx: int, now: float) -> int | None:
@@ -227,6 +276,9 @@ class HttpStatusLists:
         return status_at(entry.data, idx, entry.bits)
 
     def _refresh(self, issuer: str, uri: str, now: float) -> _CachedList | None:
+        if not _same_origin(uri, issuer, self._list_origins):
+            logger.warning("status list %s is not on the origin of its issuer %s", uri, issuer)
+            return None
         with self._lock:
             current = self._cache.get(uri)
             usable = current if current is not None and now < current.usable_until else None
@@ -234,17 +286,49 @@ class HttpStatusLists:
                 return current  # another thread refreshed it
             if now < self._retry_at.get(uri, -math.inf):
                 return usable
-            try:
-                entry = self._load(issuer, uri, now)
-            except (*_FETCH_ERRORS, StatusTokenInvalid) as exc:
-                logger.warning("status list %s unavailable: %r", uri, exc)
+            fetching = self._fetching.get(uri)
+            if fetching is None:
+                fetching = self._fetching[uri] = threading.Event()
+                mine = True
+            else:
+                mine = False
+        if not mine:
+            if usable is not None:
+                return usable  # another thread fetches it: no waiting while this one serves
+            fetching.wait(self._wait)
+            latest = self._cache.get(uri)
+            return latest if latest is not None and now < latest.usable_until else None
+        try:
+            entry = self._load(issuer, uri, now)
+        except (*_FETCH_ERRORS, StatusTokenInvalid) as exc:
+            logger.warning("status list %s unavailable: %r", uri, exc)
+            with self._lock:
+                if len(self._retry_at) >= self._max_lists:
+                    self._retry_at.pop(next(iter(self._retry_at)))
                 self._retry_at[uri] = now + self._retry
-                return usable
+            return usable
+        finally:
+            with self._lock:
+                del self._fetching[uri]
+            fetching.set()
+        with self._lock:
             self._retry_at.pop(uri, None)
-            if uri not in self._cache and len(self._cache) >= self._max_lists:
-                self._cache.pop(next(iter(self._cache)))  # evict the oldest list
-            self._cache[uri] = entry
-            return entry
+            self._keep(uri, entry)
+        return entry
+
+    def _keep(self, uri: str, entry: _CachedList) -> None:
+        """Cache ``entry`` under ``uri``, dropping the oldest lists beyond the limits."""
+        replaced = self._cache.pop(uri, None)
+        if replaced is not None:
+            self._cached_bytes -= len(replaced.data)
+        while self._cache and (
+            len(self._cache) >= self._max_lists
+            or self._cached_bytes + len(entry.data) > self._max_total_bytes
+        ):
+            oldest = self._cache.pop(next(iter(self._cache)))
+            self._cached_bytes -= len(oldest.data)
+        self._cache[uri] = entry
+        self._cached_bytes += len(entry.data)
 
     def _load(self, issuer: str, uri: str, now: float) -> _CachedList:
         body = self._fetch(_check_url(uri, self._allow_http))

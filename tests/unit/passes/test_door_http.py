@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -341,3 +342,168 @@ def test_over_real_http_with_urllib(
     keys = HttpIssuerKeys(base, allow_http=True)
     door = DoorCheck(keys, World.AUDIENCE, HttpStatusLists(keys, allow_http=True))
     assert door.verify(world.present(sd_jwt, disclose=()), World.NONCE, World.NOW).issuer == base
+
+
+# -- bounded fetches, one list at a time, only from the issuer's origin -------------
+
+
+def test_urllib_fetch_gives_up_on_a_trickling_server() -> None:
+    # Each byte within the read timeout, the whole far beyond the deadline (review).
+    class Trickle(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "40")
+            self.end_headers()
+            for _ in range(40):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(0.1)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/status"
+        with pytest.raises(TimeoutError):
+            urllib_fetch(url, timeout=2.0, deadline=0.5)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class SlowWeb(FakeWeb):
+    """A FakeWeb whose fetches of ``slow`` wait until ``release`` is set."""
+
+    def __init__(self, slow: str) -> None:
+        super().__init__()
+        self.slow, self.release, self.started = slow, threading.Event(), threading.Event()
+
+    def __call__(self, url: str) -> bytes:
+        if url == self.slow:
+            self.started.set()
+            assert self.release.wait(10)
+        return super().__call__(url)
+
+
+def _list_token(world: World, uri: str, *, at: int = World.NOW, ttl: int = 300) -> bytes:
+    return status_list_token(
+        world.issuer_key,
+        "k1",
+        uri=uri,
+        data=world.status,
+        issued_at=at,
+        expires_at=at + 3600,
+        ttl=ttl,
+        issuer=World.ISSUER,
+    ).encode()
+
+
+def _finishes(call: Any) -> Any:
+    """Run ``call`` in a thread; its result, or fail if it is still waiting after 5 s."""
+    result: list[Any] = []
+    runner = threading.Thread(target=lambda: result.append(call()), daemon=True)
+    runner.start()
+    runner.join(5)
+    assert not runner.is_alive(), "waited on another fetch"
+    return result[0]
+
+
+def test_a_slow_list_does_not_hold_up_other_lists_or_a_usable_copy(world: World) -> None:
+    slow_uri, other_uri = World.STATUS_URI, f"{World.ISSUER}/status/8"
+    web = SlowWeb(slow_uri)
+    Registry(world, web)
+    web.pages[other_uri] = _list_token(world, other_uri)
+    keys = HttpIssuerKeys(World.ISSUER, fetch=web)
+    lists = HttpStatusLists(keys, fetch=web)
+    web.release.set()
+    web.pages[slow_uri] = _list_token(world, slow_uri, ttl=60)
+    assert lists.status(World.ISSUER, slow_uri, 7, World.NOW) == 0
+    web.release.clear()  # the next fetch of the slow list hangs until released
+    later = World.NOW + 120  # past its ttl, before its exp: stale but usable
+    fetching = threading.Thread(target=lambda: lists.status(World.ISSUER, slow_uri, 7, later))
+    fetching.start()
+    assert web.started.wait(5)
+    try:
+        assert _finishes(lambda: lists.status(World.ISSUER, other_uri, 7, later)) == 0
+        assert _finishes(lambda: lists.status(World.ISSUER, slow_uri, 7, later)) == 0
+    finally:
+        web.release.set()
+        fetching.join()
+    assert web.count(slow_uri) == 2  # the second caller did not fetch again
+
+
+def test_a_door_without_the_list_waits_for_the_fetch_in_flight(world: World) -> None:
+    web = SlowWeb(World.STATUS_URI)
+    Registry(world, web)
+    web.pages[World.STATUS_URI] = _list_token(world, World.STATUS_URI)
+    keys = HttpIssuerKeys(World.ISSUER, fetch=web)
+    assert keys.key_for(World.ISSUER, "k1", World.NOW) is not None
+    lists = HttpStatusLists(keys, fetch=web)
+    results: list[int | None] = []
+    first = threading.Thread(
+        target=lambda: results.append(lists.status(World.ISSUER, World.STATUS_URI, 7, World.NOW))
+    )
+    first.start()
+    assert web.started.wait(5)
+    second = threading.Thread(
+        target=lambda: results.append(lists.status(World.ISSUER, World.STATUS_URI, 7, World.NOW))
+    )
+    second.start()
+    web.release.set()
+    first.join()
+    second.join()
+    assert results == [0, 0]
+    assert web.count(World.STATUS_URI) == 1
+
+
+def test_status_lists_are_fetched_only_from_the_issuers_origin(
+    world: World, web: FakeWeb, registry: Registry
+) -> None:
+    elsewhere = "https://169.254.169.254/latest/meta-data/x"
+    userinfo = "https://registry.example@attacker.example/status/7"
+    for uri in (elsewhere, userinfo, "https://registry.example:8443/status/7"):
+        sd_jwt = handmade_pass(world, {}, [], status={"status_list": {"idx": 7, "uri": uri}})
+        web.pages[uri] = _list_token(world, uri)
+        shown = world.present(sd_jwt, disclose=())
+        assert reason(http_door(web), shown, World.NOW) == "status_unavailable"
+        assert web.count(uri) == 0
+    # A list host the world trusts for this issuer, named explicitly.
+    cdn = "https://lists.registry.example/status/7"
+    web.pages[cdn] = _list_token(world, cdn)
+    sd_jwt = handmade_pass(world, {}, [], status={"status_list": {"idx": 7, "uri": cdn}})
+    door = http_door(web, list_origins=["https://lists.registry.example"])
+    assert door.verify(world.present(sd_jwt, disclose=()), World.NONCE, World.NOW)
+    assert web.count(cdn) == 1
+
+
+def test_a_jwks_uri_is_fetched_only_from_the_issuers_origin(world: World, web: FakeWeb) -> None:
+    jwks = orjson.dumps({"keys": [{**public_jwk(world.issuer_key), "kid": "k1"}]})
+    for where, origins in (
+        ("https://keys.example/jwks.json", ()),
+        ("https://keys.example/jwks.json", ("https://keys.example",)),
+        ("https://registry.example/jwks.json", ()),
+    ):
+        web.pages[METADATA_URL] = orjson.dumps({"issuer": World.ISSUER, "jwks_uri": where})
+        web.pages[where] = jwks
+        keys = HttpIssuerKeys(World.ISSUER, fetch=web, key_origins=origins)
+        allowed = bool(origins) or where.startswith(World.ISSUER)
+        assert (keys.key_for(World.ISSUER, "k1", World.NOW) is not None) is allowed
+    assert web.count("https://keys.example/jwks.json") == 1  # only where it was allowed
+
+
+def test_decoded_lists_kept_stay_within_their_byte_budget(world: World) -> None:
+    web = FakeWeb()
+    Registry(world, web)
+    keys = HttpIssuerKeys(World.ISSUER, fetch=web)
+    size = len(world.status)
+    lists = HttpStatusLists(keys, fetch=web, max_total_bytes=2 * size)
+    uris = [f"{World.ISSUER}/status/{n}" for n in range(4)]
+    for uri in uris:
+        web.pages[uri] = _list_token(world, uri)
+        assert lists.status(World.ISSUER, uri, 7, World.NOW) == 0
+    assert list(lists._cache) == uris[2:]
+    assert lists._cached_bytes == 2 * size
+    assert lists.status(World.ISSUER, uris[0], 7, World.NOW) == 0  # fetched again
+    assert web.count(uris[0]) == 2
