@@ -79,3 +79,11 @@ def join(client: TestClient, who: dict[str, str], world_id: str, consent: list[s
     assert response.status_code in (200, 201), response.text
     persona_id: str = response.json()["persona_id"]
     return persona_id
+
+
+def issued_status_path(services: Services, issued: dict[str, Any]) -> str:
+    """The status list path of a pass issued over HTTP (its ``pass_id``)."""
+    with services.ctx.uow(write=False) as uow:
+        record = uow.passes.get(issued["pass_id"])
+    assert record is not None
+    return f"/v1/status-lists/{record.status_list_id}"

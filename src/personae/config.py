@@ -35,6 +35,15 @@ class Settings(BaseSettings):
         default="ES256", description="Signature algorithm of world passes and status lists."
     )
     pass_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=60, le=366 * 24 * 3600)
+    pass_key_publish_ahead_seconds: int = Field(
+        default=2 * 3600,
+        ge=0,
+        le=30 * 24 * 3600,
+        description=(
+            "How long a rotated-in pass key is published before it signs, so that offline "
+            "doors (which look the keys up hourly by default) know it first."
+        ),
+    )
     status_list_ttl_seconds: int = Field(
         default=60, ge=1, le=3600, description="How long a world may cache a status list."
     )

@@ -112,9 +112,11 @@ def test_demo_tells_the_story(env: dict[str, str]) -> None:
 def test_rotating_the_pass_key_from_the_command_line(env: dict[str, str]) -> None:
     first = runner.invoke(app, ["keys", "rotate-pass"], env=env)
     assert first.exit_code == 0, first.output
-    assert "passes are now signed with" in first.output
-    second = runner.invoke(app, ["keys", "rotate-pass"], env=env)
+    assert "is published now and signs passes from" in first.output
+    second = runner.invoke(app, ["keys", "rotate-pass", "--publish-ahead", "0"], env=env)
     assert second.exit_code == 0, second.output
-    new_kid = second.output.split("signed with ")[1].split(";")[0]
+    new_kid = second.output.split(" is published now")[0].strip()
     assert new_kid not in first.output
     assert "stays published at least until" in second.output
+    refused = runner.invoke(app, ["keys", "rotate-pass", "--publish-ahead", "-5"], env=env)
+    assert refused.exit_code != 0

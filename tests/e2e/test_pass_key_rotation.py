@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import delete
 from starlette.testclient import TestClient
-from tests.helpers import AGE_GATE, ALICE, bearer, join, register, world
+from tests.helpers import AGE_GATE, ALICE, bearer, issued_status_path, join, register, world
 
 from personae.bootstrap import Services, build
 from personae.clock import FixedClock
@@ -21,7 +21,7 @@ from personae.crypto.jose import b64url_decode, public_jwk
 from personae.services import passes as passes_module
 from personae.services.passes import RETIRED_KEY_GRACE
 from personae.store import tables as t
-from personae.verify import present
+from personae.verify import StaticIssuerKeys, present
 
 
 class Visitor:
@@ -85,7 +85,9 @@ def test_old_passes_open_doors_until_they_expire_then_the_old_key_is_withdrawn(
     assert _kids(client) == [old_kid]
     assert alice.admitted(old_pass["sd_jwt"])
 
-    new_key, until = services.passes.rotate_signing_key()
+    rotation = services.passes.rotate_signing_key()
+    new_key, until = rotation.new, rotation.old_published_until
+    assert rotation.old_kid == old_kid and rotation.signs_from == clock.now()
     old_expiry = datetime.fromisoformat(old_pass["expires_at"])
     # Recorded rounded up to the hour: published at least until the last pass expires.
     assert (
@@ -164,7 +166,7 @@ def test_the_first_record_of_a_key_covers_the_passes_it_signed_before(
         uow.pass_settings.set_ttl(alice.world, 3600)
     hour = alice.issue()
     assert _kid_of(hour["sd_jwt"]) == _kid_of(month["sd_jwt"])
-    _new, until = services.passes.rotate_signing_key()
+    until = services.passes.rotate_signing_key().old_published_until
     assert until >= datetime.fromisoformat(month["expires_at"]) + RETIRED_KEY_GRACE
     clock.set(datetime.fromisoformat(hour["expires_at"]) + timedelta(hours=2))
     assert _kid_of(month["sd_jwt"]) in _kids(client)
@@ -179,7 +181,7 @@ def test_status_lists_are_signed_with_the_active_key_which_stays_published_meanw
         (record,) = uow.passes.for_persona(alice.persona)
     path = f"/v1/status-lists/{record.status_list_id}"
     before = client.get(path).text
-    new, _until = services.passes.rotate_signing_key()
+    new = services.passes.rotate_signing_key().new
     after = client.get(path).text
     assert _kid_of(before) != _kid_of(after) == new.kid  # not the token cached before
     token_expiry = orjson.loads(b64url_decode(after.split(".")[1]))["exp"]
@@ -196,7 +198,7 @@ def test_a_door_meeting_a_key_it_does_not_know_yet_looks_again(
     # Another process on the same database and keys rotates and issues at once.
     other = build(services.settings, clock=clock)
     try:
-        rotated, _until = other.passes.rotate_signing_key()
+        rotated = other.passes.rotate_signing_key().new
         person = other.auth.person(alice.headers["authorization"].removeprefix("Bearer "))
         issued = other.passes.issue(person, alice.persona, public_jwk(alice.holder))
     finally:
@@ -248,3 +250,65 @@ def test_a_key_set_is_not_used_long_past_its_recheck_while_lookups_fail(
     passes._issuer_keys = (kids, keys, long_ago)  # due, and every look so far failed
     assert passes.trusted_keys_now() is None  # the caller that looks
     assert passes.trusted_keys_now() is None  # and every other: the set is too old
+
+
+def test_a_key_published_ahead_signs_only_from_its_time(
+    keys_rechecked_at_once: None,
+    services: Services,
+    client: TestClient,
+    clock: FixedClock,
+    alice: Visitor,
+) -> None:
+    old_pass = alice.issue()
+    old_kid = _kid_of(old_pass["sd_jwt"])
+    rotation = services.passes.rotate_signing_key(timedelta(hours=2))
+    assert rotation.signs_from == clock.now() + timedelta(hours=2)
+    # Published at once, beside the key that still signs: doors learn it first.
+    assert _kids(client) == [rotation.new.kid, old_kid]
+    meanwhile = alice.issue()
+    assert _kid_of(meanwhile["sd_jwt"]) == old_kid
+    assert alice.admitted(meanwhile["sd_jwt"])
+    status_path = issued_status_path(services, meanwhile)
+    assert _kid_of(client.get(status_path).text) == old_kid
+    # A door that looked the keys up before the switch knows the new key when it comes.
+    offline = StaticIssuerKeys(
+        services.passes.issuer,
+        {k["kid"]: k for k in client.get("/.well-known/jwt-vc-issuer").json()["jwks"]["keys"]},
+    )
+    clock.set(rotation.signs_from)
+    after = alice.issue()
+    assert _kid_of(after["sd_jwt"]) == rotation.new.kid
+    assert offline.key_for(services.passes.issuer, rotation.new.kid, 0.0) is not None
+    assert alice.admitted(after["sd_jwt"]) and alice.admitted(meanwhile["sd_jwt"])
+    assert _kid_of(client.get(status_path).text) == rotation.new.kid
+    # The old key signed until the switch: published until its last pass expires.
+    assert _kids(client) == [rotation.new.kid, old_kid]
+
+
+def test_another_process_follows_a_key_published_ahead(
+    keys_rechecked_at_once: None, services: Services, clock: FixedClock, alice: Visitor
+) -> None:
+    old_kid = _kid_of(alice.issue()["sd_jwt"])
+    other = build(services.settings, clock=clock)
+    try:
+        rotation = other.passes.rotate_signing_key(timedelta(minutes=30))
+    finally:
+        other.close()
+    assert _kid_of(alice.issue()["sd_jwt"]) == old_kid
+    clock.advance(timedelta(minutes=30))
+    assert _kid_of(alice.issue()["sd_jwt"]) == rotation.new.kid
+
+
+def test_rotations_in_a_row_each_sign_from_their_own_time(
+    keys_rechecked_at_once: None, services: Services, clock: FixedClock, alice: Visitor
+) -> None:
+    first_kid = _kid_of(alice.issue()["sd_jwt"])
+    second = services.passes.rotate_signing_key(timedelta(hours=1))
+    third = services.passes.rotate_signing_key(timedelta(hours=2))
+    assert _kid_of(alice.issue()["sd_jwt"]) == first_kid
+    clock.advance(timedelta(hours=1))
+    assert _kid_of(alice.issue()["sd_jwt"]) == second.new.kid
+    clock.advance(timedelta(hours=1))
+    assert _kid_of(alice.issue()["sd_jwt"]) == third.new.kid
+    with pytest.raises(ValueError):
+        services.passes.rotate_signing_key(timedelta(seconds=-1))

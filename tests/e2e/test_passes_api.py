@@ -11,7 +11,16 @@ import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from starlette.testclient import TestClient
-from tests.helpers import AGE_GATE, ALICE, GUILD, bearer, join, register, world
+from tests.helpers import (
+    AGE_GATE,
+    ALICE,
+    GUILD,
+    bearer,
+    issued_status_path,
+    join,
+    register,
+    world,
+)
 
 from personae.bootstrap import Services
 from personae.clock import FixedClock
@@ -160,13 +169,6 @@ def test_a_revocation_in_a_closed_list_does_not_open_another(
     assert revoke.status_code == 204
     clock.advance(timedelta(minutes=1))
     assert issue()[1] == open_list  # not a third list
-
-
-def issued_status_path(services: Services, issued: dict[str, Any]) -> str:
-    with services.ctx.uow(write=False) as uow:
-        record = uow.passes.get(issued["pass_id"])
-    assert record is not None
-    return f"/v1/status-lists/{record.status_list_id}"
 
 
 def test_offline_door_check_with_the_sdk(services: Services, client: TestClient) -> None:

@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 
@@ -208,14 +209,28 @@ def rotate() -> None:
 
 @keys_app.command("rotate-pass")
 @handles_errors
-def rotate_pass() -> None:
-    """Sign new world passes with a new key; the old one stays published until the
-    last pass it signed has expired. A running server signs with the new key within
-    a minute."""
-    new, until = _services().passes.rotate_signing_key()
+def rotate_pass(
+    publish_ahead: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Seconds the new key is published before it signs "
+            "(default: PERSONAE_PASS_KEY_PUBLISH_AHEAD_SECONDS, 2 hours; 0 signs at once).",
+        ),
+    ] = None,
+) -> None:
+    """Sign new world passes with a new key, published first so that offline doors
+    know it before they meet it; the old key stays published until the last pass it
+    signed has expired. Running servers follow within a minute of the switch."""
+    services = _services()
+    ahead = (
+        services.settings.pass_key_publish_ahead_seconds if publish_ahead is None else publish_ahead
+    )
+    rotation = services.passes.rotate_signing_key(timedelta(seconds=ahead))
     typer.echo(
-        f"passes are now signed with {new.kid}; the previous key stays published "
-        f"at least until {until.isoformat(timespec='seconds')}"
+        f"{rotation.new.kid} is published now and signs passes from "
+        f"{rotation.signs_from.isoformat(timespec='seconds')}; {rotation.old_kid} stays "
+        f"published at least until {rotation.old_published_until.isoformat(timespec='seconds')}"
     )
 
 

@@ -22,6 +22,7 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,7 +75,9 @@ class KeyStore(Protocol):
     def secret(self, purpose: SecretPurpose) -> bytes: ...
     def signing_key(self, purpose: str, alg: SigningAlg) -> SigningKey: ...
     def verification_keys(self, purpose: str) -> list[SigningKey]: ...
-    def rotate_signing_key(self, purpose: str, alg: SigningAlg) -> SigningKey: ...
+    def rotate_signing_key(
+        self, purpose: str, alg: SigningAlg, *, before_use: Callable[[str], None] | None = None
+    ) -> SigningKey: ...
     def rotate_master(self) -> Rotation: ...
     def current_master_kid(self) -> str: ...
 
@@ -299,8 +302,15 @@ class FileKeyStore:
             raise KeystoreError("signing key of an unsupported type")
         return SigningKey(kid=kid, purpose=purpose, private_key=private)
 
-    def rotate_signing_key(self, purpose: str, alg: SigningAlg) -> SigningKey:
-        """A new active signing key for ``purpose``; older ones stay for verification."""
+    def rotate_signing_key(
+        self, purpose: str, alg: SigningAlg, *, before_use: Callable[[str], None] | None = None
+    ) -> SigningKey:
+        """A new active signing key for ``purpose``; older ones stay for verification.
+
+        ``before_use`` is called with the new key's id before the key is stored, so
+        that what must be known before any process can use the key (when it may start
+        to sign) is recorded first.
+        """
         private: PrivateKey = (
             ec.generate_private_key(ec.SECP256R1())
             if alg == "ES256"
@@ -312,6 +322,8 @@ class FileKeyStore:
             serialization.NoEncryption(),
         )
         kid = jwk_thumbprint(private.public_key())
+        if before_use is not None:
+            before_use(kid)
         self._store_secret(kid, purpose, alg, der)
         key = SigningKey(kid=kid, purpose=purpose, private_key=private)
         self._signing_cache[purpose] = key

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from personae.config import Settings
-from personae.crypto import statuslist, tokens
+from personae.crypto import keystore, statuslist, tokens
 from personae.crypto.jose import JoseError, load_public_jwk, public_jwk
 from personae.crypto.keystore import SigningKey, jwk_thumbprint
 from personae.crypto.sdjwt import issue_pass
@@ -63,6 +63,17 @@ class IssuedPassView:
 
 
 @dataclass(frozen=True)
+class PassKeyRotation:
+    """A pass key rotated in: it signs from ``signs_from``, published from now on; the key
+    it replaces stays published at least until ``old_published_until``."""
+
+    new: SigningKey
+    signs_from: datetime
+    old_kid: str
+    old_published_until: datetime
+
+
+@dataclass(frozen=True)
 class PassView:
     pass_id: str
     issued_at: datetime
@@ -101,6 +112,10 @@ class PassService:
         self._recorded: dict[str, datetime] = {}
         self._issuer_keys: tuple[frozenset[str], StaticIssuerKeys, float] | None = None
         self._active_kid = ""
+        # When keys rotated in ahead start to sign (kid -> time), and until when (on the
+        # monotonic clock) that is known; the keys newest first, for the newest kid.
+        self._signing_starts: tuple[float, dict[str, datetime]] = (0.0, {})
+        self._keys_by_age: tuple[str, list[SigningKey]] = ("", [])
         self._next_refresh = 0.0
         self._lookup_claimed_until = 0.0
         self._refreshing = threading.Lock()
@@ -108,9 +123,38 @@ class PassService:
     # -- issuer metadata and status lists -------------------------------------
 
     def _signing_key(self) -> SigningKey:
-        key = self.ctx.keystore.signing_key(SIGNING_PURPOSE, self.settings.pass_alg)
+        """The key passes and status lists are signed with now: the newest, unless it was
+        rotated in to sign only later (published ahead, so that doors know it first);
+        then the newest of those whose time has come."""
+        newest = self.ctx.keystore.signing_key(SIGNING_PURPOSE, self.settings.pass_alg)
+        key = newest
+        starts = self._starts()
+        if newest.kid in starts:
+            now = self.ctx.clock.now()
+            if starts[newest.kid] > now:
+                ready = (k for k in self._newest_first(newest) if starts.get(k.kid, now) <= now)
+                key = next(ready, newest)
         self._active_kid = key.kid
         return key
+
+    def _starts(self) -> dict[str, datetime]:
+        """When keys rotated in ahead start to sign; looked up again as often as the
+        keystore looks its newest key up (a rotation in another process shows in both)."""
+        known_until, starts = self._signing_starts
+        if time.monotonic() < known_until:
+            return starts
+        with self.ctx.uow(write=False) as uow:
+            starts = uow.pass_signing_keys.signing_starts()
+        self._signing_starts = (time.monotonic() + keystore.SIGNING_KEY_RECHECK_SECONDS, starts)
+        return starts
+
+    def _newest_first(self, newest: SigningKey) -> list[SigningKey]:
+        if self._keys_by_age[0] != newest.kid:
+            self._keys_by_age = (
+                newest.kid,
+                self.ctx.keystore.verification_keys(SIGNING_PURPOSE),
+            )
+        return self._keys_by_age[1]
 
     def issuer_metadata(self) -> dict[str, Any]:
         """`/.well-known/jwt-vc-issuer`: the issuer and every key that may verify its passes."""
@@ -120,8 +164,8 @@ class PassService:
         return {"issuer": self.issuer, "jwks": {"keys": keys}}
 
     def published_keys(self) -> list[SigningKey]:
-        """The active pass key, and each older one until the last pass it signed has
-        expired (plus a grace for doors' clock skew); newest first.
+        """The active pass key, any rotated in to sign later, and each older one until the
+        last pass it signed has expired (plus a grace for doors' clock skew); newest first.
 
         A key with no record yet (it signed passes before each key's last expiry was
         recorded, or none at all) gets its first record as :meth:`_record_key_use`
@@ -144,16 +188,32 @@ class PassService:
         retire_before = self.ctx.clock.now() - RETIRED_KEY_GRACE
         return [k for k in keys if k.kid == active.kid or last[k.kid] > retire_before]
 
-    def rotate_signing_key(self) -> tuple[SigningKey, datetime]:
-        """A new active pass key; the old one stays published at least until the returned
-        time (later if a process still signs with it: each looks again within a minute)."""
+    def rotate_signing_key(self, publish_ahead: timedelta = timedelta(0)) -> PassKeyRotation:
+        """A new pass key, published at once and signing after ``publish_ahead`` (so that
+        offline doors, which look the keys up now and then, know it before they meet it).
+
+        The key signing until then stays published at least until the returned time
+        (later if a process still signs with it: each looks again within a minute).
+        """
+        if publish_ahead < timedelta(0):
+            raise ValueError("publish_ahead must not be negative")
         old = self._signing_key()
-        new = self.ctx.keystore.rotate_signing_key(SIGNING_PURPOSE, self.settings.pass_alg)
+        signs_from = self.ctx.clock.now() + publish_ahead
+
+        def schedule(kid: str) -> None:  # before any process can see the key
+            if publish_ahead:
+                with self.ctx.uow() as uow:
+                    uow.pass_signing_keys.schedule(kid, signs_from)
+
+        new = self.ctx.keystore.rotate_signing_key(
+            SIGNING_PURPOSE, self.settings.pass_alg, before_use=schedule
+        )
+        self._signing_starts = (0.0, {})
         self._issuer_keys = None
         self.published_keys()  # records any key without a record, as the metadata would
         with self.ctx.uow(write=False) as uow:
             until = uow.pass_signing_keys.last_expiries()[old.kid]
-        return new, until + RETIRED_KEY_GRACE
+        return PassKeyRotation(new, signs_from, old.kid, until + RETIRED_KEY_GRACE)
 
     def _record_key_use(self, uow: UnitOfWork, kid: str, valid_until: datetime) -> datetime | None:
         """Keep ``kid`` published until at least ``valid_until`` (a pass or status list it
@@ -330,6 +390,7 @@ class PassService:
             ) from None
         holder = public_jwk(holder_key)  # only the public members, in canonical form
         now = self.ctx.clock.now()
+        key = self._signing_key()  # may look the keys up: before this unit of work
         with self.ctx.uow() as uow:
             persona = owned_persona(self.ctx, uow, who.person_id, persona_id)
             uow.personas.lock([persona.id])  # a sanction being applied is seen, or sees this
@@ -340,7 +401,6 @@ class PassService:
             ttl = uow.pass_settings.ttl(persona.world_id) or self.settings.pass_ttl_seconds
             expires = now + timedelta(seconds=ttl)
             list_id, idx = self._allocate(uow, persona.world_id, now)
-            key = self._signing_key()
             issued = issue_pass(
                 key.private_key,
                 key.kid,

@@ -452,6 +452,21 @@ class PassSigningKeys(_Repo):
         k = t.pass_signing_keys
         return {kid: at for kid, at in self.conn.execute(select(k.c.kid, k.c.last_expires_at))}
 
+    def schedule(self, kid: str, signs_from: datetime) -> None:
+        """Record a new key that signs only from ``signs_from`` (and is published at least
+        until then, like any key until its last pass expires)."""
+        self.conn.execute(
+            insert(t.pass_signing_keys).values(
+                kid=kid, last_expires_at=signs_from, signs_from=signs_from
+            )
+        )
+
+    def signing_starts(self) -> dict[str, datetime]:
+        """When each key rotated in ahead of time starts to sign."""
+        k = t.pass_signing_keys
+        rows = self.conn.execute(select(k.c.kid, k.c.signs_from).where(k.c.signs_from.is_not(None)))
+        return {kid: at for kid, at in rows}
+
 
 class StatusLists(_Repo):
     def open_for(self, world_id: str, fill: int) -> StatusListRecord | None:

@@ -237,6 +237,8 @@ pass_signing_keys = Table(
     metadata,
     Column("kid", String(64), primary_key=True),
     Column("last_expires_at", UTCDateTime, nullable=False),
+    # Set for a key rotated in to sign only from then (published ahead); None: at once.
+    Column("signs_from", UTCDateTime, nullable=True),
 )
 
 door_nonces = Table(
