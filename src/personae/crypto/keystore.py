@@ -239,8 +239,22 @@ class FileKeyStore:
         return row is not None
 
     def destroy_data_key(self, owner: str) -> bool:
+        """Delete the owner's data key for good (crypto-shredding); False if there was none.
+
+        ``secure_delete`` overwrites the row in the database file, but the write-ahead
+        log still holds the pages that carried the wrapped key (from its creation, and
+        from any later write to its page) until the log is reset: so it is checkpointed
+        and truncated here, on every call (a call for a key already gone finishes what
+        an interrupted one left). Raises KeystoreError if the log cannot be emptied now
+        (another process kept writing for the whole busy timeout): then call again.
+        """
         with self._lock:
             cur = self._db.execute("DELETE FROM data_keys WHERE owner = ?", (owner,))
+            busy, _log_frames, _copied = self._db.execute(
+                "PRAGMA wal_checkpoint(TRUNCATE)"
+            ).fetchone()
+        if busy:
+            raise KeystoreError("the keystore's log could not be emptied now; destroy again")
         return cur.rowcount > 0
 
     # -- secrets and signing keys -------------------------------------------

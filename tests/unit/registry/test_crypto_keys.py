@@ -69,6 +69,25 @@ def test_destroyed_data_keys_are_gone(tmp_path: Path) -> None:
         vault.open("person:1", sealed)
 
 
+def test_a_destroyed_data_key_leaves_no_copy_in_the_keystore_files(tmp_path: Path) -> None:
+    # secure_delete clears the database file only: the write-ahead log kept the wrapped
+    # key, which the master key then opened (found in review).
+    store = FileKeyStore(tmp_path)
+    store.create_data_key("person:victim")
+    store.create_data_key("person:bystander")
+    with store._lock:
+        (wrapped,) = store._db.execute(
+            "SELECT wrapped FROM data_keys WHERE owner = 'person:victim'"
+        ).fetchone()
+    assert any(wrapped in path.read_bytes() for path in tmp_path.glob("keystore.db*"))
+    assert store.destroy_data_key("person:victim")
+    for path in tmp_path.glob("keystore.db*"):
+        assert wrapped not in path.read_bytes(), path.name
+    assert store.data_key("person:bystander")
+    assert not store.destroy_data_key("person:victim")
+    store.close()
+
+
 def test_master_rotation_rewraps_everything_and_old_blobs_still_open(tmp_path: Path) -> None:
     store = FileKeyStore(tmp_path / "keys")
     vault = Vault(store)
