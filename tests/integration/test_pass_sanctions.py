@@ -194,3 +194,19 @@ def test_issuing_waits_for_a_sanction_being_applied(
         release.set()
         sanctioner.join()
     assert not failures
+
+
+def test_lifting_the_sanction_that_held_passes_after_another_was_lifted_restores_them(
+    services: Services, client: TestClient, clock: FixedClock
+) -> None:
+    # Lifting A while B was in force kept A's passes revoked, but linked them to nothing:
+    # reversing B later restored nothing (found in review).
+    alice, persona = _alice_in_aurora(services, client)
+    pass_id = _issue(client, alice, persona).json()["pass_id"]
+    now = clock.now()
+    assert _sanction(services, "dec_a", persona, now, now + DAY) == 1
+    assert _sanction(services, "dec_b", persona, now, now + 2 * DAY) == 0
+    assert _lift(services, "dec_a", persona) == 0
+    assert _revoked(services, pass_id) == ("moderation", 1)
+    assert _lift(services, "dec_b", persona) == 1
+    assert _revoked(services, pass_id) == (None, 0)

@@ -127,20 +127,27 @@ class Enforcement:
         """Lift the decision's sanctions and restore the passes they revoked.
 
         A pass stays revoked while another blocking sanction is in force on its persona,
-        or is yet to begin.
-        Returns how many passes were restored.
+        or is yet to begin: it is then handed to that sanction, so that lifting it in
+        turn restores the pass (its natural end does not, as for the passes it revoked
+        itself). Returns how many passes were restored.
         """
+        sanctions = uow.moderation.sanctions
         refs = [self._ref(decision_id, p.id) for p in personas]
         restored = 0
-        for sanction in uow.moderation.sanctions.by_refs(refs):
-            uow.moderation.sanctions.lift(sanction.id, now)
+        for sanction in sanctions.by_refs(refs):
+            sanctions.lift(sanction.id, now)
+            revoked = sanctions.passes_of(sanction.id)
             # Another blocking sanction keeps them revoked, even one yet to begin: nothing
             # would revoke them again when it does.
-            if uow.moderation.sanctions.in_force(
-                sanction.persona_id, now, blocking=True, pending=True
-            ):
+            still = sanctions.in_force(sanction.persona_id, now, blocking=True, pending=True)
+            if still:
+                for other in still:
+                    held = set(sanctions.passes_of(other.id))
+                    for pass_id in revoked:
+                        if pass_id not in held:
+                            sanctions.link_pass(other.id, pass_id)
                 continue
-            for pass_id in uow.moderation.sanctions.passes_of(sanction.id):
+            for pass_id in revoked:
                 record = uow.passes.get(pass_id)
                 if record is not None and self.passes.set_restored(uow, record, now, REVOKED_BY):
                     restored += 1
