@@ -103,9 +103,11 @@ def test_full_due_process_path(services: Services, client: TestClient, clock: Fi
         }
     ]
 
-    # The package: signed, only the approved categories, counts and hash in the manifest.
+    # The package: signed, only the approved categories, counts and hash in the manifest;
+    # only the approving officer downloads it (not the intake officer, not a bystander).
     assert client.get(f"/v1/lawful/requests/{rid}/package", headers=cyd).status_code == 404
-    jws = client.get(f"/v1/lawful/requests/{rid}/package", headers=ana)
+    assert client.get(f"/v1/lawful/requests/{rid}/package", headers=ana).status_code == 404
+    jws = client.get(f"/v1/lawful/requests/{rid}/package", headers=ben)
     assert jws.status_code == 200 and jws.headers["content-type"].startswith("application/jose")
     key = services.keystore.verification_keys(SIGNING_PURPOSE)[0]
     _, package = verify_compact(jws.text, key.public_key)
@@ -192,7 +194,8 @@ def test_nondisclosure_in_the_past_and_cap(
     ).json()
     capped = created["nondisclosure_until"].replace("Z", "+00:00")
     assert capped.startswith((clock.now() + timedelta(days=365)).date().isoformat())
-    renew = {"document_ref": "ZPC-2026-17-R", "document_sha256": DOC}
+    renewed_by = hashlib.sha256(b"order 2026-17-R of the Zarnia district court").hexdigest()
+    renew = {"document_ref": "ZPC-2026-17-R", "document_sha256": renewed_by}
     rid = created["id"]
     beyond = {**renew, "until": (clock.now() + timedelta(days=400)).isoformat()}
     assert (

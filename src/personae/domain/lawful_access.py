@@ -98,6 +98,13 @@ class Status(StrEnum):
     CLOSED = "closed"
 
 
+class ReviewOutcome(StrEnum):
+    """A second officer's review of an emergency execution."""
+
+    UPHELD = "upheld"
+    OBJECTED = "objected"
+
+
 class Outcome(StrEnum):
     """How a request ended, as the transparency report counts it."""
 
@@ -106,6 +113,15 @@ class Outcome(StrEnum):
     REJECTED = "rejected"
     PRESERVED = "preserved"
 
+
+# The years a date of a request may fall in: anything else is a typing error, and
+# years near 1 or 9999 overflow when converted to UTC.
+EARLIEST_YEAR = 1900
+LATEST_YEAR = 9000
+
+# A request never closed (never decided, or executed and never handed over) counts
+# its retention from its deadline, and at the latest from this long after intake.
+OPEN_REQUEST_ANCHOR_CAP = timedelta(days=365)
 
 _ISO_3166 = re.compile(r"^[A-Z]{2}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -128,6 +144,30 @@ def check_document_hash(value: str, loc: str = "document_sha256") -> str:
             "the document's SHA-256 must be 64 hex digits", [FieldError((loc,), "sha256 hex")]
         )
     return value
+
+
+def check_instant(value: datetime | None, loc: str) -> None:
+    """A date of a request: with a time zone, and in a plausible year."""
+    if value is None:
+        return
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidInput(
+            "a date needs a time zone (e.g. Z or +01:00)", [FieldError((loc,), "no time zone")]
+        )
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise InvalidInput(
+            f"a date must fall between the years {EARLIEST_YEAR} and {LATEST_YEAR}",
+            [FieldError((loc,), "year out of range")],
+        )
+
+
+def check_new_document(digest: str, earlier: Iterable[str]) -> None:
+    """A renewal must rest on a new document: not the original's, nor an earlier renewal's."""
+    if digest in set(earlier):
+        raise InvalidInput(
+            "a renewal needs a new document, not one this request already rests on",
+            [FieldError(("document_sha256",), "already used by this request")],
+        )
 
 
 def check_nondisclosure(until: datetime | None, now: datetime) -> None:
@@ -223,6 +263,22 @@ def notice_time(
     if COMPELS[process].single_officer:
         return closed_at + emergency_delay
     return closed_at
+
+
+def check_new_litigation_hold(earlier: Iterable[tuple[datetime, datetime]], now: datetime) -> None:
+    """A litigation hold (no legal request behind it) on a subject already held so.
+
+    ``earlier`` gives each earlier litigation hold on the subject as (created, ended or
+    ending). A new one is refused while one runs and until as long after its end as it
+    lasted (extension included), so one officer cannot keep a persona frozen for good;
+    holding it longer needs a legal request (a preservation order) with its document.
+    """
+    for created_at, ends_at in earlier:
+        if now < ends_at + (ends_at - created_at):
+            raise Conflict(
+                "a litigation hold on this persona is running or ended less than its own "
+                "length ago; holding it again needs a preservation request"
+            )
 
 
 @dataclass(frozen=True)

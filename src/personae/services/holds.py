@@ -15,6 +15,7 @@ from personae.domain.lawful_access import (
     HoldWindow,
     ProcessType,
     TargetScope,
+    check_new_litigation_hold,
 )
 from personae.domain.staff import Action, may
 from personae.errors import Conflict, Forbidden, NotFound
@@ -157,13 +158,24 @@ class HoldService:
         self.ctx = ctx
 
     def litigation_hold(self, actor: StaffPrincipal, world_id: str, persona_id: str) -> HoldRecord:
-        """A litigation hold on one persona's records (a person needs a request and unmasking)."""
+        """A litigation hold on one persona's records (a person needs a request and unmasking).
+
+        Refused (409) while a litigation hold on the persona runs, or ended less than
+        its own length ago: a hold with no legal request behind it cannot be chained.
+        """
         _require(actor)
         now = self.ctx.clock.now()
         with self.ctx.uow() as uow:
             persona = uow.personas.get(persona_id) if len(persona_id) <= 64 else None
             if persona is None or persona.world_id != world_id:
                 raise NotFound("no such persona in that world")
+            uow.personas.lock([persona_id])  # two officers at once: one hold, one 409
+            earlier = uow.holds.of_basis_covering(
+                HoldBasis.LITIGATION.value, subject_hash(self.ctx, persona_owner(persona_id))
+            )
+            check_new_litigation_hold(
+                ((h.created_at, min(h.ended_at or h.ends_at, h.ends_at)) for h in earlier), now
+            )
             return open_hold(
                 self.ctx,
                 uow,

@@ -13,13 +13,16 @@ from personae.domain.lawful_access import (
     Category,
     Outcome,
     ProcessType,
+    ReviewOutcome,
     Status,
     TargetScope,
     approvable,
     cap_nondisclosure,
     check_document_hash,
+    check_instant,
     check_intake,
     check_jurisdiction,
+    check_new_document,
     check_nondisclosure,
     notice_time,
     outcome_of,
@@ -78,10 +81,20 @@ def _require(actor: StaffPrincipal) -> None:
 
 
 def _officers(request: LawfulRequestRecord) -> set[str]:
-    """The officers who agreed to the production: they alone may download and hand it over."""
-    return {o for o in (request.intake_by, request.decided_by, request.reviewed_by) if o} | (
-        {request.executed_by} if request.executed_by and request.decided_by is None else set()
-    )
+    """The officers who agreed to the production: they alone may download and hand it over.
+
+    The deciding officer of an approved request (not the intake officer, who only took
+    it in); for an emergency, the executing officer and a reviewer who upheld it.
+    """
+    if request.decided_by is not None:
+        return {request.decided_by}
+    upheld = request.review_outcome == ReviewOutcome.UPHELD
+    return {o for o in (request.executed_by, request.reviewed_by if upheld else None) if o}
+
+
+def _not_objected(request: LawfulRequestRecord) -> None:
+    if request.review_outcome == ReviewOutcome.OBJECTED:
+        raise Conflict("a second legal officer objected to this emergency execution")
 
 
 class LawfulAccessService:
@@ -105,6 +118,13 @@ class LawfulAccessService:
         """Record a request as received; missing or malformed fields are a 422."""
         _require(actor)
         now = self.ctx.clock.now()
+        for loc, when in (
+            ("range_start", form.range_start),
+            ("range_end", form.range_end),
+            ("deadline", form.deadline),
+            ("nondisclosure_until", form.nondisclosure_until),
+        ):
+            check_instant(when, loc)
         jurisdiction = check_jurisdiction(form.jurisdiction)
         document_sha256 = check_document_hash(form.document_sha256)
         check_intake(form.process_type, form.categories, form.scope, form.justification)
@@ -280,7 +300,11 @@ class LawfulAccessService:
     def review(
         self, actor: StaffPrincipal, request_id: str, *, upheld: bool, reason: str
     ) -> LawfulRequestRecord:
-        """The second officer's review of an emergency execution (someone else, 403 otherwise)."""
+        """The second officer's review of an emergency execution (someone else, 403 otherwise).
+
+        An objection before the hand-over withdraws the production: the request closes as
+        rejected and its package is destroyed; after it, nobody may download or hand over.
+        """
         _require(actor)
         now = self.ctx.clock.now()
         if not reason.strip():
@@ -291,10 +315,20 @@ class LawfulAccessService:
                 raise Conflict("this request has no emergency execution awaiting review")
             if r.executed_by == actor.staff_id:
                 raise Forbidden("a second legal officer must review an emergency execution")
-            outcome = "upheld" if upheld else "objected"
-            r = replace(r, reviewed_by=actor.staff_id, review_outcome=outcome)
+            outcome = ReviewOutcome.UPHELD if upheld else ReviewOutcome.OBJECTED
+            r = replace(r, reviewed_by=actor.staff_id, review_outcome=outcome.value)
+            withdrawn = not upheld and r.status == Status.EXECUTED
+            if withdrawn:
+                r = replace(
+                    r, status=Status.CLOSED.value, closed_at=now, outcome=Outcome.REJECTED.value
+                )
+                uow.packages.remove(r.id)
             uow.lawful_requests.save(r)
-            _log(uow, EventType.LAWFUL_EMERGENCY_REVIEWED, r, now, outcome=outcome)
+            _log(uow, EventType.LAWFUL_EMERGENCY_REVIEWED, r, now, outcome=outcome.value)
+            if withdrawn:
+                self._closed_event(uow, r, now)
+        if withdrawn:  # after the commit; a key left by a crash goes with the request's sweep
+            self.ctx.vault.shred(f"lawful:{r.id}")
         return r
 
     def flag_missed_reviews(self) -> int:
@@ -315,7 +349,10 @@ class LawfulAccessService:
         with self.ctx.uow(write=False) as uow:
             r = uow.lawful_requests.get(request_id) if len(request_id) <= 40 else None
             found = uow.packages.get(r.id) if r is not None else None
-        if r is None or found is None or actor.staff_id not in _officers(r):
+        if r is None or actor.staff_id not in _officers(r):
+            raise NotFound("no such production package")
+        _not_objected(r)
+        if found is None:
             raise NotFound("no such production package")
         opened: str = self.ctx.vault.open(f"lawful:{r.id}", {"package": found.sealed})["package"]
         return opened
@@ -331,6 +368,7 @@ class LawfulAccessService:
             r = self._load(uow, request_id)
             if actor.staff_id not in _officers(r):
                 raise NotFound("no such production package")
+            _not_objected(r)
             if r.status != Status.EXECUTED or uow.packages.get(r.id) is None:
                 raise Conflict("only an executed production can be handed over")
             process = ProcessType(r.process_type)
@@ -382,10 +420,14 @@ class LawfulAccessService:
         document_sha256: str,
         until: datetime,
     ) -> LawfulRequestRecord:
-        """Renew a nondisclosure order with a new document, again at most the cap."""
+        """Renew a nondisclosure order with a new document, again at most the cap.
+
+        The document must be new: the original's digest or an earlier renewal's is a 422.
+        """
         _require(actor)
         now = self.ctx.clock.now()
         digest = check_document_hash(document_sha256)
+        check_instant(until, "until")
         check_nondisclosure(until, now)
         if until > now + self.settings.nondisclosure_cap:
             raise InvalidInput(
@@ -397,6 +439,8 @@ class LawfulAccessService:
             r = self._load(uow, request_id)
             if r.nondisclosure_until is None or r.nondisclosure_until <= now:
                 raise Conflict("this request has no running nondisclosure order to renew")
+            earlier = [r.document_sha256, *(x["document_sha256"] for x in r.renewals)]
+            check_new_document(digest, earlier)
             renewal = {"document_ref": document_ref.strip()[:200], "document_sha256": digest}
             renewal |= {"until": until.isoformat(), "at": now.isoformat()}
             r = replace(r, nondisclosure_until=until, renewals=[*r.renewals, renewal])

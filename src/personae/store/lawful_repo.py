@@ -7,8 +7,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 
+from personae.domain.lawful_access import OPEN_REQUEST_ANCHOR_CAP
 from personae.store import tables as t
 
 
@@ -116,10 +117,16 @@ class LawfulRequests(_Repo):
         return [LawfulRequestRecord(**row._mapping) for row in rows]
 
     def closed_before(self, cutoff: datetime, limit: int) -> list[str]:
+        """Requests whose retention anchor is before ``cutoff``: their closure, or for one
+        never closed its deadline, at the latest ``OPEN_REQUEST_ANCHOR_CAP`` after intake."""
         lr = t.lawful_requests
+        never_closed = and_(
+            lr.c.closed_at.is_(None),
+            or_(lr.c.deadline < cutoff, lr.c.intake_at < cutoff - OPEN_REQUEST_ANCHOR_CAP),
+        )
         q = (
             select(lr.c.id)
-            .where(lr.c.closed_at.is_not(None), lr.c.closed_at < cutoff)
+            .where(or_(lr.c.closed_at < cutoff, never_closed))
             .order_by(lr.c.closed_at, lr.c.id)
             .limit(limit)
         )
@@ -138,6 +145,10 @@ class LawfulRequests(_Repo):
 class Packages(_Repo):
     def add(self, record: PackageRecord) -> None:
         self.conn.execute(insert(t.lawful_packages).values(asdict(record)))
+
+    def remove(self, request_id: str) -> None:
+        p = t.lawful_packages
+        self.conn.execute(delete(p).where(p.c.request_id == request_id))
 
     def get(self, request_id: str) -> PackageRecord | None:
         p = t.lawful_packages
@@ -158,6 +169,17 @@ class Holds(_Repo):
         q = select(*self._cols).where(t.legal_holds.c.id == hold_id)
         row = self.conn.execute(q.with_for_update() if lock else q).first()
         return HoldRecord(**row._mapping) if row else None
+
+    def of_basis_covering(self, basis: str, subject: bytes) -> list[HoldRecord]:
+        """Every hold of ``basis`` that covers (or covered) ``subject``, running or ended."""
+        h, s = t.legal_holds, t.hold_subjects
+        q = (
+            select(*self._cols)
+            .join(s, s.c.hold_id == h.c.id)
+            .where(s.c.subject_hash == subject, h.c.basis == basis)
+            .order_by(h.c.created_at, h.c.id)
+        )
+        return [HoldRecord(**row._mapping) for row in self.conn.execute(q)]
 
     def extend(self, hold_id: str, ends_at: datetime, extensions: int) -> None:
         h = t.legal_holds

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Response, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
-from personae.domain.lawful_access import Category, ProcessType, TargetScope
+from personae.domain.lawful_access import (
+    EARLIEST_YEAR,
+    LATEST_YEAR,
+    Category,
+    ProcessType,
+    TargetScope,
+)
 from personae.http.deps import ServicesDep, StaffDep
 from personae.services.lawful_access import Intake
 
@@ -17,6 +23,16 @@ router = APIRouter(prefix="/v1/lawful", tags=["lawful access"])
 RequestId = Path(max_length=40)
 HoldId = Path(max_length=40)
 JWS_MEDIA_TYPE = "application/jose"
+
+
+def _plausible_year(value: datetime) -> datetime:
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValueError(f"the year must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return value
+
+
+# A date of a request: with a time zone (naive is a 422), in a plausible year (no overflow).
+When = Annotated[AwareDatetime, AfterValidator(_plausible_year)]
 
 
 class _In(BaseModel):
@@ -40,10 +56,10 @@ class IntakeIn(_In):
     document_sha256: str = Field(max_length=64, description="SHA-256 of the legal document, hex")
     target: TargetIn
     categories: list[Category] = Field(default_factory=list, max_length=10)
-    range_start: datetime
-    range_end: datetime
-    deadline: datetime
-    nondisclosure_until: datetime | None = None
+    range_start: When
+    range_end: When
+    deadline: When
+    nondisclosure_until: When | None = None
     justification: str | None = Field(default=None, max_length=4000)
 
 
@@ -65,7 +81,7 @@ class HandoverIn(_In):
 class RenewalIn(_In):
     document_ref: str = Field(min_length=1, max_length=200)
     document_sha256: str = Field(max_length=64)
-    until: datetime
+    until: When
 
 
 class HoldIn(_In):
