@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
 
+import pytest
 from sqlalchemy import insert
 from starlette.testclient import TestClient
 from tests.conftest import START
@@ -19,7 +22,8 @@ from personae.services.auth import StaffPrincipal, WorldPrincipal
 from personae.services.notices import post_notice
 from personae.services.periodic import PeriodicTask
 from personae.store import tables as t
-from personae.store.retention_repo import ROW_CLASSES
+from personae.store.lawful_repo import Holds
+from personae.store.retention_repo import ROW_CLASSES, Sweeps
 
 HOLDER = {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}
 
@@ -84,6 +88,39 @@ def test_sweep_leaves_no_expired_record_and_every_held_one(
         swept = [e.payload for e in uow.outbox.all() if e.type == "retention.swept"]
     assert sum(int(p["disclosures"] or 0) for p in swept) == 3
     assert sum(int(p["held_skipped"] or 0) for p in swept) >= 5
+
+
+def test_a_hold_made_while_a_sweep_runs_covers_the_batches_after_it(
+    services: Services, client: TestClient, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The sweep read the holds once at its start: a hold made during a long sweep did
+    # not protect the rows of later batches (found in review). Here the hold exists, but
+    # is hidden until the first batch of disclosures is deleted, as if made just then.
+    aurora, _kept, held = populate(services, client, clock)
+    cls = RecordClass.DISCLOSURES
+    clock.set(START + services.retention.policy.periods[cls] + timedelta(days=40))
+    officer = services.staff.create("ana", PASSWORD, Role.LEGAL_OFFICER)
+    services.holds.litigation_hold(
+        StaffPrincipal(officer.id, "ana", Role.LEGAL_OFFICER, None), aurora, held
+    )
+    real_delete, real_subjects = Sweeps.delete, Holds.active_subjects
+    batches: list[int] = []
+
+    def delete(self: Sweeps, record_class: RecordClass, keys: Sequence[Any]) -> int:
+        if record_class is cls:
+            batches.append(len(keys))
+        return real_delete(self, record_class, keys)
+
+    def active_subjects(self: Holds, now: datetime) -> Any:
+        return real_subjects(self, now) if batches else []
+
+    monkeypatch.setattr(Sweeps, "delete", delete)
+    monkeypatch.setattr(Holds, "active_subjects", active_subjects)
+    services.retention.sweep(batch_size=1)
+    with services.ctx.uow(write=False) as uow:
+        left = uow.sweeps.expired(cls, services.retention.policy.cutoff(cls, clock.now()), None, 9)
+    assert len(batches) > 1
+    assert left and {owner for _, owner in left} == {persona_owner(held)}
 
 
 def test_lawful_records_go_two_years_after_closure(

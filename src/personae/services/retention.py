@@ -89,9 +89,8 @@ class RetentionService:
         report = SweepReport()
         with self.ctx.uow() as uow:
             report.holds_ended = end_lapsed_holds(uow, now)
-            held = HeldSubjects(self.ctx, uow.holds.active_subjects(now))
         for cls in ROW_CLASSES:
-            self._sweep_rows(cls, now, held, batch, report)
+            self._sweep_rows(cls, now, batch, report)
         report.deleted[RecordClass.LAWFUL_REQUESTS] = self._sweep_lawful(now, batch)
         report.deleted[RecordClass.LEGAL_HOLDS] = self._sweep_holds(now, batch)
         for cls, class_sweep in self.class_sweeps.items():
@@ -109,9 +108,7 @@ class RetentionService:
         log.info(report.summary())
         return report
 
-    def _sweep_rows(
-        self, cls: RecordClass, now: datetime, held: HeldSubjects, batch: int, report: SweepReport
-    ) -> None:
+    def _sweep_rows(self, cls: RecordClass, now: datetime, batch: int, report: SweepReport) -> None:
         cutoff = self.policy.cutoff(cls, now)
         holdable = RETENTION[cls].holdable
         after: Any = None
@@ -120,7 +117,10 @@ class RetentionService:
                 rows = uow.sweeps.expired(cls, cutoff, after, batch)
                 if not rows:
                     return
-                keep = [k for k, owner in rows if holdable and owner and held.covers(owner)]
+                # The holds as they are now, in the transaction that deletes: a hold made
+                # while a long sweep runs covers the batches after it.
+                held = HeldSubjects(self.ctx, uow.holds.active_subjects(now)) if holdable else None
+                keep = [k for k, owner in rows if held and owner and held.covers(owner)]
                 kept = set(keep)
                 report.deleted[cls] += uow.sweeps.delete(cls, [k for k, _ in rows if k not in kept])
                 report.held_skipped += len(keep)
