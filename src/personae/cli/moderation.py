@@ -30,6 +30,9 @@ moderation_app: typer.Typer = typer.Typer(
     help="Moderation: policies, queues, cases, decisions, appeals.", no_args_is_help=True
 )
 
+# A measure's duration from the terminal: a century at most (ends stay storable dates).
+MAX_DAYS = 36500
+
 AsStaff = Annotated[str, typer.Option("--as", help="The staff username to act as.")]
 
 
@@ -121,7 +124,7 @@ def decide(
     clause: Annotated[list[str], typer.Option(help="Clause id, or platform:<id>; repeatable.")],
     explanation: Annotated[str, typer.Option(help="Why the clauses apply.")],
     facts: Annotated[str, typer.Option(help="The facts and circumstances.")],
-    days: Annotated[int | None, typer.Option(min=1, help="Duration in days.")] = None,
+    days: Annotated[int | None, typer.Option(min=1, max=MAX_DAYS, help="Duration in days.")] = None,
     scope: Annotated[Scope, typer.Option()] = Scope.WORLD,
     automated: Annotated[bool, typer.Option(help="Automated means were used.")] = False,
 ) -> None:
@@ -167,7 +170,7 @@ def decide_appeal(
     outcome: Annotated[AppealOutcome, typer.Option()],
     reasons: Annotated[str, typer.Option()],
     measure: Annotated[Measure | None, typer.Option(help="The modified measure.")] = None,
-    days: Annotated[int | None, typer.Option(min=1)] = None,
+    days: Annotated[int | None, typer.Option(min=1, max=MAX_DAYS)] = None,
 ) -> None:
     """Uphold, reverse or modify (never by the reviewer who decided)."""
     with _session() as services:

@@ -7,7 +7,7 @@ services hold no ``if`` ladders over measures, statuses or reviewer kinds.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from personae.domain.policy import SEVERITY_WEIGHT, Severity
@@ -19,6 +19,15 @@ MIN_APPEAL_WINDOW = timedelta(days=183)
 OUT_OF_COURT = "a certified out-of-court dispute settlement body (DSA Art. 21)"
 COURT = "the competent court where you live (judicial redress stays open at all times)"
 MAX_TEXT = 4000
+# The times a decision may name: a date the store can hold in UTC whatever its offset
+# (year 9999 in UTC-5 is year 10000 in UTC), and no absurd ones.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def in_range(moment: datetime) -> bool:
+    """Whether a time a reviewer gives lies between EARLIEST and LATEST (any offset)."""
+    return EARLIEST <= moment <= LATEST
 
 
 class Measure(StrEnum):
@@ -149,6 +158,12 @@ def allowed(
     return CASE_RULES[(reviewer, escalated)]
 
 
+def escalation_states(reviewer: Reviewer, action: CaseAction) -> tuple[bool, ...]:
+    """The escalation states (escalated?) of the cases on which ``reviewer`` may ``action``:
+    what a listing filters on in its query, before any limit."""
+    return tuple(flag for flag in (False, True) if action in CASE_RULES[(reviewer, flag)])
+
+
 def case_priority(severity: Severity, credible_reports: int) -> int:
     """Lower is sooner: the clause's severity sets the band, credible reports move a case up.
 
@@ -180,9 +195,18 @@ class DecisionDraft:
     citations: tuple[Citation, ...]
     appeal_window: timedelta = MIN_APPEAL_WINDOW
 
-    def validate(self) -> None:
-        """InvalidInput (422) naming every missing or inconsistent field."""
+    def validate(self, now: datetime) -> None:
+        """InvalidInput (422) naming every missing or inconsistent field.
+
+        An explicit end must lie after ``now``: a sanction already over when decided
+        would revoke passes that nothing restores.
+        """
         errors: list[FieldError] = []
+        for name, moment in (("starts_at", self.starts_at), ("ends_at", self.ends_at)):
+            if moment is not None and not in_range(moment):
+                errors.append(FieldError((name,), "a date between the years 1900 and 9000"))
+        if errors:
+            raise InvalidInput("the statement of reasons names an impossible time", errors)
         if not self.citations:
             errors.append(FieldError(("clauses",), "cite at least one clause"))
         for n, citation in enumerate(self.citations):
@@ -193,6 +217,8 @@ class DecisionDraft:
         rule = MEASURES[self.measure]
         if self.ends_at is not None and self.ends_at <= self.starts_at:
             errors.append(FieldError(("ends_at",), "the end must come after the start"))
+        elif self.ends_at is not None and self.ends_at <= now:
+            errors.append(FieldError(("ends_at",), "the end must lie in the future"))
         if rule.duration is Duration.REQUIRED and self.ends_at is None:
             errors.append(FieldError(("ends_at",), f"a {self.measure} needs an end"))
         if rule.duration is Duration.NONE and self.ends_at is not None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+from personae.domain.moderation import in_range
 
 
 class _In(BaseModel):
@@ -320,6 +322,17 @@ class EscalateIn(_In):
     reason: str = Field(max_length=4000)
 
 
+def _decision_time(value: datetime) -> datetime:
+    # The message names the bounds only: never the value given.
+    if not in_range(value):
+        raise ValueError("a date between the years 1900 and 9000")
+    return value
+
+
+# A time a reviewer sets on a measure: aware, and one the store can hold in UTC.
+DecisionTime = Annotated[AwareDatetime, AfterValidator(_decision_time)]
+
+
 class CitationIn(_In):
     scope: Literal["world", "platform"] = "world"
     clause_id: str = Field(max_length=40)
@@ -331,8 +344,10 @@ class DecisionIn(_In):
     scope: Literal["world", "platform"] = "world"
     facts: str = Field(max_length=4000, description="The facts and circumstances relied on")
     clauses: list[CitationIn] = Field(max_length=20)
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: DecisionTime | None = None
+    ends_at: DecisionTime | None = Field(
+        default=None, description="After the start and after now; none for an open-ended ban"
+    )
     automated: bool = Field(default=False, description="Whether automated means were used")
     appeal_window_days: int = Field(default=183, ge=1, le=3650)
     unfounded_reports: bool = False
@@ -392,7 +407,7 @@ class AppealDecisionIn(_In):
     measure: (
         Literal["no_action", "warning", "mute", "feature_restriction", "suspension", "ban"] | None
     ) = None
-    ends_at: AwareDatetime | None = None
+    ends_at: DecisionTime | None = None
 
 
 class LogReferenceOut(_Out):

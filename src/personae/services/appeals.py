@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
+
 from personae.crypto import tokens
 from personae.crypto.vault import persona_owner
 from personae.domain.events import Event, EventType
@@ -21,7 +23,9 @@ from personae.domain.moderation import (
     Citation,
     DecisionDraft,
     Measure,
+    Reviewer,
     Scope,
+    escalation_states,
 )
 from personae.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from personae.services.auth import PersonPrincipal, StaffPrincipal
@@ -121,8 +125,9 @@ class AppealService:
                 raise Conflict(
                     f"the appeal deadline passed on {decision.appeal_deadline.isoformat()}"
                 )
+            already = Conflict("this decision has already been appealed")
             if uow.moderation.appeals.for_decision(decision.id) is not None:
-                raise Conflict("this decision has already been appealed")
+                raise already
             appeal = AppealRecord(
                 tokens.new_id("apl_"),
                 decision.id,
@@ -138,17 +143,36 @@ class AppealService:
                 None,
                 None,
             )
-            uow.moderation.appeals.add(appeal)
+            try:
+                with uow.conn.begin_nested():
+                    uow.moderation.appeals.add(appeal)
+            except IntegrityError:
+                # A concurrent filing passed the check too and committed first (READ
+                # COMMITTED); the unique decision_id turned this one away.
+                raise already from None
         return appeal
 
     # -- the reviewer ---------------------------------------------------------------
 
     def pending(self, actor: StaffPrincipal, limit: int = 100) -> list[AppealRecord]:
-        """Pending appeals on cases this moderator may review (the deciding reviewer's included)."""
-        reviewer_of(actor)
+        """Pending appeals on cases this moderator may review (the deciding reviewer's included),
+        oldest first.
+
+        The scope is chosen in the query, before the limit: a world moderator's own
+        world's unescalated cases, or (platform trust & safety) the escalated ones, so
+        appeals elsewhere never crowd a world's out. ``review`` checks each again.
+        """
+        kind = reviewer_of(actor)
+        states = escalation_states(kind, CaseAction.REVIEW_APPEAL)
+        if not states:
+            return []
+        world_id = actor.world_id if kind is Reviewer.WORLD_MODERATOR else None
+        escalated = states[0] if len(states) == 1 else None
         with self.ctx.uow(write=False) as uow:
             visible = []
-            for appeal in uow.moderation.appeals.pending(limit * 10):
+            for appeal in uow.moderation.appeals.pending(
+                limit, world_id=world_id, escalated=escalated
+            ):
                 decision = uow.moderation.decisions.get(appeal.decision_id)
                 try:
                     if decision is not None:
@@ -173,7 +197,7 @@ class AppealService:
             case = review(uow, actor, decision.case_id, CaseAction.REVIEW_APPEAL).case
             if decision.decided_by == actor.staff_id:
                 raise Forbidden("the reviewer who made the decision cannot handle its appeal")
-            self._check_modification(decision, given)
+            self._check_modification(decision, given, now)
             code = reviewer_code(self.ctx, actor.staff_id)
             event_id = TranslogRepo(uow.conn).append_event(
                 Event(
@@ -215,7 +239,9 @@ class AppealService:
             )
         return decided
 
-    def _check_modification(self, decision: DecisionRecord, given: AppealInput) -> None:
+    def _check_modification(
+        self, decision: DecisionRecord, given: AppealInput, now: datetime
+    ) -> None:
         modifies = given.outcome is AppealOutcome.MODIFIED
         if modifies != (given.measure is not None):
             raise InvalidInput(
@@ -235,7 +261,7 @@ class AppealService:
                     for c in decision.citations
                 ),
                 MIN_APPEAL_WINDOW,
-            ).validate()
+            ).validate(now)
 
     def _apply(
         self, uow: UnitOfWork, decision: DecisionRecord, given: AppealInput, now: datetime

@@ -99,7 +99,7 @@ class DecisionService:
             given.citations,
             timedelta(days=given.appeal_window_days),
         )
-        draft.validate()
+        draft.validate(now)
         if given.unfounded_reports and given.measure is not Measure.NO_ACTION:
             raise InvalidInput(
                 "only a decision to take no action finds the reports unfounded",
@@ -114,15 +114,18 @@ class DecisionService:
             ):
                 raise Forbidden("platform scope is for platform trust & safety, on escalated cases")
             cited, severity = self._cite(uow, case, given.citations, now)
+            # Claim the case only in the state the permission was read from: a colleague's
+            # escalation committed meanwhile takes it out of a world moderator's hands.
             if not uow.moderation.cases.move(
                 case.id,
                 [s.value for s in UNDECIDED],
+                escalated=case.escalated_at is not None,
                 status=CaseStatus.DECIDED.value,
                 queue=None,
                 open_key=None,
                 decided_at=now,
             ):
-                raise Conflict("another reviewer decided this case first")
+                raise Conflict("another reviewer decided or escalated this case first")
             decision = self._record(
                 uow,
                 actor=actor,

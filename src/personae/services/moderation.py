@@ -7,6 +7,8 @@ import binascii
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
+
 from personae.crypto import tokens
 from personae.crypto.pseudonyms import is_persona_id
 from personae.domain.events import Event, EventType
@@ -142,8 +144,9 @@ class CaseService:
             scope = PLATFORM if clause_scope == PLATFORM else actor.world_id
             _, clause = clause_in_force(uow, scope, clause_id, now, ("clause_id",))
             open_key = f"{persona.id}|{scope}|{clause.id}"
+            exists = Conflict("an open case on this persona and clause exists")
             if uow.moderation.cases.open_for(open_key) is not None:
-                raise Conflict("an open case on this persona and clause exists")
+                raise exists
             case = CaseRecord(
                 tokens.new_id("case_"),
                 persona.world_id,
@@ -162,7 +165,14 @@ class CaseService:
                 None,
                 None,
             )
-            uow.moderation.cases.add(case)
+            try:
+                with uow.conn.begin_nested():
+                    uow.moderation.cases.add(case)
+            except IntegrityError:
+                # A concurrent report opened the case after the check (READ COMMITTED):
+                # the same 409 as had it come first (a report losing this race to us
+                # folds into our case instead, in ReportService._fold).
+                raise exists from None
             self._note(uow, case.id, actor, text=note, visibility="internal", now=now)
         return case
 

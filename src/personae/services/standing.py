@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from personae.crypto.pseudonyms import is_persona_id
 from personae.domain.moderation import Measure
@@ -24,7 +24,8 @@ class MeasureInForce:
 
 @dataclass(frozen=True)
 class WorldStanding:
-    """What a world reads of its persona: the tier and the measures it must enforce."""
+    """What a world reads of its persona: the tier and the measures it must enforce, each
+    with its end as a day (the midnight UTC at or after it, ``coarse_end``), not an instant."""
 
     persona_id: str
     tier: Tier
@@ -58,9 +59,26 @@ def _inputs(
     )
 
 
-def _measures(uow: UnitOfWork, persona_id: str, now: datetime) -> list[MeasureInForce]:
+def coarse_end(ends_at: datetime | None) -> datetime | None:
+    """A sanction's end as a world is shown it: rounded up to the next midnight UTC.
+
+    A platform-scope decision puts the same end on every persona of the person; at
+    full precision two worlds could join their personas on it.
+    """
+    if ends_at is None:
+        return None
+    utc = ends_at.astimezone(UTC)
+    if utc.date() == date.max:  # a row stored before ends were bounded: no next day
+        return datetime.max.replace(tzinfo=UTC)
+    midnight = datetime.combine(utc.date(), time(), tzinfo=UTC)
+    return midnight if midnight == utc else midnight + timedelta(days=1)
+
+
+def _measures(
+    uow: UnitOfWork, persona_id: str, now: datetime, *, coarse: bool
+) -> list[MeasureInForce]:
     return [
-        MeasureInForce(s.measure, s.ends_at)
+        MeasureInForce(s.measure, coarse_end(s.ends_at) if coarse else s.ends_at)
         for s in uow.moderation.sanctions.in_force(persona_id, now)
     ]
 
@@ -83,7 +101,8 @@ class StandingService:
             recorded = uow.moderation.assurance.get(persona.id)
             assurance = Assurance(recorded) if recorded else Assurance.IAL1
             result = standing(_inputs(uow, persona, assurance, now))
-            return WorldStanding(persona.id, result.tier, _measures(uow, persona.id, now))
+            measures = _measures(uow, persona.id, now, coarse=True)
+            return WorldStanding(persona.id, result.tier, measures)
 
     def for_person(self, who: PersonPrincipal) -> list[PersonStanding]:
         """The person's standing in each world they joined, with its reasons.
@@ -110,7 +129,7 @@ class StandingService:
                         persona.world_id,
                         result.tier,
                         list(result.reasons),
-                        _measures(uow, persona.id, now),
+                        _measures(uow, persona.id, now, coarse=False),
                     )
                 )
             return views

@@ -152,14 +152,27 @@ class Cases(_Table):
             else func.least(c.priority, priority),
         )
 
-    def move(self, case_id: str, from_statuses: Sequence[str], **values: Any) -> bool:
-        """A conditional update: true only if the case was still in one of ``from_statuses``.
+    def move(
+        self,
+        case_id: str,
+        from_statuses: Sequence[str],
+        *,
+        escalated: bool | None = None,
+        **values: Any,
+    ) -> bool:
+        """A conditional update: true only if the case was still in one of ``from_statuses``
+        (and, given ``escalated``, still escalated or not, as the caller read it).
 
         Two reviewers racing on one case both issue it; the database lets exactly
         one of them match (a row lock on PostgreSQL, the write lock on SQLite).
+        PostgreSQL re-checks the condition on the row as the winner committed it, so
+        the condition must hold everything the caller's permission was read from.
         """
         c = self.table.c
-        return self._update(c.id == case_id, c.status.in_(list(from_statuses)), **values) == 1
+        where = [c.id == case_id, c.status.in_(list(from_statuses))]
+        if escalated is not None:
+            where.append(c.escalated_at.is_not(None) if escalated else c.escalated_at.is_(None))
+        return self._update(*where, **values) == 1
 
     def page(self, queue: str, limit: int, after: QueueCursor | None) -> list[CaseRecord]:
         """One page of a queue in its order, read from the queue index."""
@@ -213,12 +226,20 @@ class Decisions(_Table):
         )
 
     def upheld_count(self, persona_id: str, world_id: str, no_action: str, reversed_: str) -> int:
-        c = self.table.c
-        q = select(func.count()).where(
-            c.persona_id == persona_id,
-            c.world_id == world_id,
-            c.measure != no_action,
-            c.status != reversed_,
+        """Decisions on the persona in this world that stand with a measure: not reversed,
+        and counted by their effective measure (an appeal's modified one, if any), so a
+        decision modified to no action on appeal no longer counts."""
+        c, a = self.table.c, t.appeals.c
+        effective = func.coalesce(a.modified_measure, c.measure)
+        q = (
+            select(func.count())
+            .select_from(self.table.outerjoin(t.appeals, a.decision_id == c.id))
+            .where(
+                c.persona_id == persona_id,
+                c.world_id == world_id,
+                c.status != reversed_,
+                effective != no_action,
+            )
         )
         return int(self.conn.execute(q).scalar_one())
 
@@ -318,9 +339,24 @@ class Appeals(_Table):
         found = self._rows(AppealRecord, self.table.c.decision_id == decision_id)
         return found[0] if found else None
 
-    def pending(self, limit: int) -> list[AppealRecord]:
-        c = self.table.c
-        return self._rows(AppealRecord, c.status == "pending", order=[c.filed_at], limit=limit)
+    def pending(
+        self, limit: int, *, world_id: str | None = None, escalated: bool | None = None
+    ) -> list[AppealRecord]:
+        """The oldest pending appeals on cases of ``world_id`` (any, if None) that are
+        escalated or not (either, if None): filtered here, before the limit."""
+        a, d, c = self.table.c, t.decisions.c, t.cases.c
+        q = (
+            select(self.table)
+            .join(t.decisions, d.id == a.decision_id)
+            .join(t.cases, c.id == d.case_id)
+            .where(a.status == "pending")
+        )
+        if world_id is not None:
+            q = q.where(c.world_id == world_id)
+        if escalated is not None:
+            q = q.where(c.escalated_at.is_not(None) if escalated else c.escalated_at.is_(None))
+        rows = self.conn.execute(q.order_by(a.filed_at, a.id).limit(limit))
+        return [AppealRecord(**row._mapping) for row in rows]
 
     def close(self, appeal_id: str, **values: Any) -> bool:
         """Decide a pending appeal (conditional: one outcome per appeal)."""

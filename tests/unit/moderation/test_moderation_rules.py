@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -58,20 +58,27 @@ def _draft(**changes: object) -> DecisionDraft:
         ({"ends_at": None}, ("ends_at",)),
         ({"measure": Measure.WARNING}, ("ends_at",)),
         ({"appeal_window": timedelta(days=182)}, ("appeal_window_days",)),
+        # Backdated, but over before it is decided: it would revoke passes for nothing.
+        ({"starts_at": NOW - timedelta(days=9), "ends_at": NOW - timedelta(days=2)}, ("ends_at",)),
+        (
+            {"ends_at": datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5)))},
+            ("ends_at",),
+        ),
+        ({"starts_at": datetime(1, 1, 1, 1, tzinfo=timezone(timedelta(hours=5)))}, ("starts_at",)),
     ],
 )
 def test_incomplete_statements_name_the_field(
     changes: dict[str, object], loc: tuple[object]
 ) -> None:
     with pytest.raises(InvalidInput) as raised:
-        _draft(**changes).validate()
+        _draft(**changes).validate(NOW)
     assert loc in [e.loc for e in raised.value.errors]
 
 
 def test_complete_statements_pass() -> None:
-    _draft().validate()
-    _draft(measure=Measure.BAN, ends_at=None).validate()
-    _draft(measure=Measure.NO_ACTION, ends_at=None).validate()
+    _draft().validate(NOW)
+    _draft(measure=Measure.BAN, ends_at=None).validate(NOW)
+    _draft(measure=Measure.NO_ACTION, ends_at=None).validate(NOW)
 
 
 def test_who_may_do_what() -> None:
