@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 from starlette.testclient import TestClient
-from tests.helpers import ALICE, bearer, join, register
+from tests.helpers import AGE_GATE, ALICE, bearer, join, register, world
 from tests.moderation_helpers import (
     decision,
     door,
@@ -249,6 +249,19 @@ def test_platform_ban_reaches_every_persona_and_no_world_learns_the_others(
         if n["kind"] == "moderation.decision"
     ]
     assert sorted(n["body"]["scope"] for n in notices) == ["platform", "world"]
+    # A world Alice never joined cannot be the way round the ban (found in review).
+    cove, _ = world(services, "Cove", AGE_GATE)
+    refused = client.post(
+        "/v1/me/personas",
+        headers=alice,
+        json={"world_id": cove, "consent": ["birth_date@age_over_18"]},
+    )
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["type"] == "urn:personae:problem:sanction-in-force"
+    with services.engine.connect() as conn:
+        assert (
+            conn.execute(select(t.personas.c.id).where(t.personas.c.world_id == cove)).all() == []
+        )
 
 
 def _jwk() -> dict[str, str]:

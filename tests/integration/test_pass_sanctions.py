@@ -210,3 +210,42 @@ def test_lifting_the_sanction_that_held_passes_after_another_was_lifted_restores
     assert _revoked(services, pass_id) == ("moderation", 1)
     assert _lift(services, "dec_b", persona) == 1
     assert _revoked(services, pass_id) == (None, 0)
+
+
+def _join(client: TestClient, alice: dict[str, str], world_id: str) -> Any:
+    return client.post(
+        "/v1/me/personas",
+        headers=alice,
+        json={"world_id": world_id, "consent": ["birth_date@age_over_18"]},
+    )
+
+
+@pytest.mark.parametrize("platform", [True, False])
+def test_no_new_persona_while_a_platform_wide_sanction_runs(
+    services: Services, client: TestClient, clock: FixedClock, platform: bool
+) -> None:
+    # A platform-scope decision reaches the personas the person had when it was decided;
+    # joining another world afterwards escaped it (found in review).
+    alice, persona = _alice_in_aurora(services, client)
+    cove, _ = world(services, "Cove", AGE_GATE)
+    now = clock.now()
+    with services.ctx.uow() as uow:
+        services.decisions.enforcement.apply(
+            uow,
+            "dec_p",
+            Measure.SUSPENSION,
+            [_persona(services, persona)],
+            starts_at=now + DAY,  # yet to begin counts too
+            ends_at=now + 2 * DAY,
+            now=now,
+            platform=platform,
+        )
+    joined = _join(client, alice, cove)
+    if not platform:  # a world-scope sanction stays in its world
+        assert joined.status_code == 201, joined.text
+        return
+    assert joined.status_code == 403
+    assert joined.json()["type"] == "urn:personae:problem:sanction-in-force"
+    assert _join(client, alice, _persona(services, persona).world_id).status_code == 200
+    _lift(services, "dec_p", persona)
+    assert _join(client, alice, cove).status_code == 201

@@ -154,13 +154,16 @@ class AppealService:
 
     # -- the reviewer ---------------------------------------------------------------
 
-    def pending(self, actor: StaffPrincipal, limit: int = 100) -> list[AppealRecord]:
-        """Pending appeals on cases this moderator may review (the deciding reviewer's included),
-        oldest first.
+    def pending(
+        self, actor: StaffPrincipal, limit: int = 100, *, others_only: bool = False
+    ) -> list[AppealRecord]:
+        """Pending appeals on cases this moderator may review, oldest first: the deciding
+        reviewer's included, unless ``others_only`` leaves out the decisions they made.
 
         The scope is chosen in the query, before the limit: a world moderator's own
-        world's unescalated cases, or (platform trust & safety) the escalated ones, so
-        appeals elsewhere never crowd a world's out. ``review`` checks each again.
+        world's unescalated cases, or (platform trust & safety) the escalated ones, and
+        with ``others_only`` not their own decisions, so neither appeals elsewhere nor the
+        reviewer's own crowd out the ones they may handle. ``review`` checks each again.
         """
         kind = reviewer_of(actor)
         states = escalation_states(kind, CaseAction.REVIEW_APPEAL)
@@ -171,7 +174,10 @@ class AppealService:
         with self.ctx.uow(write=False) as uow:
             visible = []
             for appeal in uow.moderation.appeals.pending(
-                limit, world_id=world_id, escalated=escalated
+                limit,
+                world_id=world_id,
+                escalated=escalated,
+                not_decided_by=actor.staff_id if others_only else None,
             ):
                 decision = uow.moderation.decisions.get(appeal.decision_id)
                 try:
@@ -286,6 +292,7 @@ class AppealService:
                 starts_at=decision.starts_at,
                 ends_at=given.ends_at,
                 now=now,
+                platform=Scope(decision.scope) is Scope.PLATFORM,
             )
         if effect.remove_strike or (given.measure and not MEASURES[given.measure].strike):
             uow.moderation.strikes.remove(decision.id, now)

@@ -147,6 +147,7 @@ class DecisionService:
                     starts_at=starts,
                     ends_at=given.ends_at,
                     now=now,
+                    platform=Scope(decision.scope) is Scope.PLATFORM,
                 )
             if MEASURES[given.measure].strike:
                 uow.moderation.strikes.add(

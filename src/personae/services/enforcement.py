@@ -81,8 +81,11 @@ class Enforcement:
         starts_at: datetime,
         ends_at: datetime | None,
         now: datetime,
+        platform: bool = False,
     ) -> int:
         """Put the measure in force on each persona; revoke their passes if it blocks them.
+        ``platform`` marks a platform-scope decision's sanctions (the person then opens no
+        new persona while they run).
 
         Returns how many passes were revoked.
         """
@@ -105,6 +108,7 @@ class Enforcement:
                 starts_at,
                 ends_at,
                 None,
+                platform,
             )
             uow.moderation.sanctions.add(sanction)
             if not rule.blocks_passes:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +26,7 @@ from personae.errors import (
     MissingAttribute,
     NotFound,
     PersonaeError,
+    SanctionInForce,
 )
 from personae.services.auth import IssuedSession, PersonPrincipal, open_session
 from personae.services.context import ServiceContext
@@ -239,6 +240,23 @@ class RegistryService:
         ]
         return PersonaView(persona.id, persona.world_id, world_name, persona.created_at, consents)
 
+    def _refuse_if_sanctioned_platform_wide(
+        self, uow: UnitOfWork, person_id: str, world_id: str, now: datetime
+    ) -> None:
+        """A platform-scope sanction reaches the personas the person had when it was
+        decided; a persona opened since would escape it, so none is opened while one runs
+        (or is yet to begin). The person's other personas are found forward, as always."""
+        others = [
+            self.ctx.pseudonyms.persona_id(w, person_id) for w in uow.worlds.ids() if w != world_id
+        ]
+        running = uow.moderation.sanctions.platform_not_over(others, now)
+        if running:
+            ends = [s.ends_at for s in running]
+            until = (
+                "without end" if None in ends else f"until {max(e for e in ends if e).isoformat()}"
+            )
+            raise SanctionInForce(f"a platform-wide {running[0].measure} runs {until}")
+
     def join(self, who: PersonPrincipal, world_id: str, consent: Sequence[str]) -> Joined:
         """Join a world (or return the existing persona), consenting to the chosen items."""
         if len(consent) > MAX_CONSENT_ITEMS:
@@ -265,6 +283,7 @@ class RegistryService:
             persona = uow.personas.get(persona_id)
             created = persona is None
             if persona is None:
+                self._refuse_if_sanctioned_platform_wide(uow, who.person_id, world.id, now)
                 self.ctx.vault.new_key(persona_owner(persona_id))
                 persona = PersonaRecord(
                     persona_id,

@@ -98,6 +98,8 @@ class SanctionRecord:
     starts_at: datetime
     ends_at: datetime | None
     lifted_at: datetime | None
+    platform: bool = False
+    """Part of a platform-scope decision (the person may not open new personas meanwhile)."""
 
 
 @dataclass(frozen=True)

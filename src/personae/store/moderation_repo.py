@@ -278,6 +278,21 @@ class Sanctions(_Table):
             where.append(c.blocks_passes.is_(True))
         return self._rows(SanctionRecord, *where, order=[c.starts_at])
 
+    def platform_not_over(self, persona_ids: Sequence[str], now: datetime) -> list[SanctionRecord]:
+        """Sanctions of platform-scope decisions on any of these personas that are in force
+        or yet to begin (not lifted, not ended)."""
+        if not persona_ids:
+            return []
+        c = self.table.c
+        return self._rows(
+            SanctionRecord,
+            c.persona_id.in_(list(persona_ids)),
+            c.platform.is_(True),
+            c.lifted_at.is_(None),
+            c.ends_at.is_(None) | (c.ends_at > now),
+            order=[c.starts_at],
+        )
+
     def by_refs(self, refs: Sequence[bytes]) -> list[SanctionRecord]:
         c = self.table.c
         return self._rows(SanctionRecord, c.decision_ref.in_(list(refs)), c.lifted_at.is_(None))
@@ -340,10 +355,16 @@ class Appeals(_Table):
         return found[0] if found else None
 
     def pending(
-        self, limit: int, *, world_id: str | None = None, escalated: bool | None = None
+        self,
+        limit: int,
+        *,
+        world_id: str | None = None,
+        escalated: bool | None = None,
+        not_decided_by: str | None = None,
     ) -> list[AppealRecord]:
         """The oldest pending appeals on cases of ``world_id`` (any, if None) that are
-        escalated or not (either, if None): filtered here, before the limit."""
+        escalated or not (either, if None), of decisions not made by ``not_decided_by``
+        (anyone's, if None): filtered here, before the limit."""
         a, d, c = self.table.c, t.decisions.c, t.cases.c
         q = (
             select(self.table)
@@ -353,6 +374,8 @@ class Appeals(_Table):
         )
         if world_id is not None:
             q = q.where(c.world_id == world_id)
+        if not_decided_by is not None:
+            q = q.where(d.decided_by != not_decided_by)
         if escalated is not None:
             q = q.where(c.escalated_at.is_not(None) if escalated else c.escalated_at.is_(None))
         rows = self.conn.execute(q.order_by(a.filed_at, a.id).limit(limit))

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Table,
     TypeDecorator,
+    false,
 )
 from sqlalchemy.engine import Dialect
 
@@ -379,6 +380,9 @@ sanctions = Table(
     Column("starts_at", UTCDateTime, nullable=False),
     Column("ends_at", UTCDateTime, nullable=True),
     Column("lifted_at", UTCDateTime, nullable=True),
+    # Part of a platform-scope decision: the person may not open a persona elsewhere
+    # while it runs (a flag only: nothing here names the decision or the other personas).
+    Column("platform", Boolean, nullable=False, server_default=false()),
 )
 
 # The passes a sanction revoked, so that a reversal restores exactly those.
