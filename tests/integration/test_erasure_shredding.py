@@ -205,10 +205,12 @@ def test_held_persona_is_kept_and_the_rest_erased_now(
     database_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    aurora, _ = world(services, "Aurora", AGE_GATE)
+    aurora, aurora_key = world(services, "Aurora", AGE_GATE)
     borealis, _ = world(services, "Borealis", AGE_GATE)
     alice = register(client, "alice", ALICE)
     held = join(client, alice, aurora, ["birth_date@age_over_18"])
+    as_aurora = bearer(aurora_key)
+    assert client.get(f"/v1/worlds/me/personas/{held}", headers=as_aurora).status_code == 200
     free = join(client, alice, borealis, ["birth_date@age_over_18"])
     issued = client.post(
         f"/v1/me/personas/{free}/passes", headers=alice, json={"holder_jwk": HOLDER}
@@ -255,6 +257,14 @@ def test_held_persona_is_kept_and_the_rest_erased_now(
     assert row_exists(services, t.personas, "id", held)
     assert row_exists(services, t.persona_values, "persona_id", held)
     assert row_exists(services, t.held_persona_erasures, "persona_id", held)
+    # Nor is it shown to its world: no attributes, no standing (found in review).
+    for path in (f"/v1/worlds/me/personas/{held}", f"/v1/worlds/me/personas/{held}/standing"):
+        assert client.get(path, headers=as_aurora).status_code == 404, path
+    with services.engine.connect() as conn:
+        disclosures = conn.execute(
+            select(t.disclosures.c.persona_id).where(t.disclosures.c.persona_id == held)
+        ).all()
+    assert len(disclosures) == 1  # the one before the erasure, none after
     # The held persona is kept as a record, not for use: its pass no longer opens doors.
     with services.ctx.uow(write=False) as uow:
         kept_pass = uow.passes.get(held_pass.json()["pass_id"])

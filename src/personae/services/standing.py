@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from personae.crypto.pseudonyms import is_persona_id
 from personae.domain.moderation import Measure
 from personae.domain.persons import Assurance
 from personae.domain.standing import StandingInputs, Tier, standing
 from personae.errors import NotFound
 from personae.services.auth import PersonPrincipal, WorldPrincipal
 from personae.services.context import ServiceContext
+from personae.services.worlds import world_persona
 from personae.store.records import PersonaRecord
 from personae.store.uow import UnitOfWork
 
@@ -95,9 +95,7 @@ class StandingService:
         """
         now = self.ctx.clock.now()
         with self.ctx.uow(write=False) as uow:
-            persona = uow.personas.get(persona_id) if is_persona_id(persona_id) else None
-            if persona is None or persona.world_id != world.world_id:
-                raise NotFound("no such persona")
+            persona = world_persona(uow, world.world_id, persona_id)
             recorded = uow.moderation.assurance.get(persona.id)
             assurance = Assurance(recorded) if recorded else Assurance.IAL1
             result = standing(_inputs(uow, persona, assurance, now))

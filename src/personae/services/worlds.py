@@ -15,7 +15,8 @@ from personae.services.auth import StaffPrincipal, WorldPrincipal
 from personae.services.context import ServiceContext
 from personae.services.personas import derive_items
 from personae.services.views import Resolution, WorldView
-from personae.store.records import WorldRecord
+from personae.store.records import PersonaRecord, WorldRecord
+from personae.store.uow import UnitOfWork
 
 MIN_PASS_TTL = 60
 MAX_PASS_TTL = 366 * 24 * 3600
@@ -38,6 +39,23 @@ def _text(value: str, field: str, max_len: int) -> str:
             f"{field} must be 1-{max_len} characters", [FieldError((field,), "length")]
         )
     return value
+
+
+def world_persona(uow: UnitOfWork, world_id: str, persona_id: str) -> PersonaRecord:
+    """One of the world's personas in use, as the world API may see it.
+
+    An unknown persona, another world's, and one kept only as a record under a legal
+    hold after its person's erasure are alike NotFound: the last is kept for the hold,
+    not for use, so it discloses nothing and has no standing to show.
+    """
+    persona = uow.personas.get(persona_id) if is_persona_id(persona_id) else None
+    if (
+        persona is None
+        or persona.world_id != world_id
+        or uow.held_persona_erasures.ids_of([persona.id])
+    ):
+        raise NotFound("no such persona")
+    return persona
 
 
 class WorldService:
@@ -108,13 +126,9 @@ class WorldService:
         An unknown persona and another world's persona get the same NotFound.
         Every answer is recorded in the person's disclosure log (items, never values).
         """
-        if not is_persona_id(persona_id):
-            raise NotFound("no such persona")
         now = self.ctx.clock.now()
         with self.ctx.uow() as uow:
-            persona = uow.personas.get(persona_id)
-            if persona is None or persona.world_id != world.world_id:
-                raise NotFound("no such persona")
+            world_persona(uow, world.world_id, persona_id)
             disclosed, withheld = derive_items(self.ctx, uow, persona_id, now.date())
             uow.disclosures.add(persona_id, world.world_id, now, sorted(disclosed))
         return Resolution(persona_id, disclosed, withheld)
