@@ -28,6 +28,18 @@ ASSURANCE_OF: dict[EvidenceKind, Assurance] = {
     EvidenceKind.TRUSTED_ISSUER: Assurance.IAL2,
 }
 
+
+def fixed_by_evidence(evidence: str) -> bool:
+    """Whether an attribute with this evidence is beyond the person's own changes.
+
+    A value some evidence established is kept as the evidence gave it: the person may
+    neither replace it nor remove it (removing would let a self-asserted value take
+    its place under the assurance level the evidence earned). Only new evidence could
+    change it, and erasing the account removes it.
+    """
+    return evidence != EvidenceKind.SELF_ASSERTED
+
+
 _HANDLE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 PASSWORD_MIN = 12
 PASSWORD_MAX = 128

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -16,11 +17,13 @@ from personae.domain.persons import (
     ASSURANCE_OF,
     EvidenceKind,
     check_password,
+    fixed_by_evidence,
     normalize_handle,
 )
 from personae.domain.worlds import parse_terms, plan_join
 from personae.errors import (
     AlreadyRegistered,
+    Conflict,
     FieldError,
     InvalidInput,
     MissingAttribute,
@@ -43,6 +46,7 @@ from personae.store.uow import UnitOfWork
 
 MAX_ATTRIBUTES = 50
 MAX_CONSENT_ITEMS = 100
+_SHUFFLE = random.SystemRandom()
 
 
 @dataclass(frozen=True)
@@ -181,14 +185,18 @@ class RegistryService:
         except PersonaeError:
             return "retired"  # an attribute the current catalog no longer defines
 
+    @staticmethod
+    def _evidence_of(uow: UnitOfWork, person_id: str, name: str) -> str | None:
+        return next((a.evidence for a in uow.attributes.all_for(person_id) if a.name == name), None)
+
     def set_attribute(self, who: PersonPrincipal, name: str, value: Any) -> AttributeView:
         """Set or replace a self-asserted value; evidence-backed values cannot be overwritten."""
         now = self.ctx.clock.now()
         normalized = self.ctx.catalog.get(name).validate(value, today=now.date())
         owner = person_owner(who.person_id)
         with self.ctx.uow() as uow:
-            current = {a.name: a for a in uow.attributes.all_for(who.person_id)}
-            if name in current and current[name].evidence == EvidenceKind.TRUSTED_ISSUER:
+            evidence = self._evidence_of(uow, who.person_id, name)
+            if evidence is not None and fixed_by_evidence(evidence):
                 raise InvalidInput(
                     f"{name} was established by a trusted issuer and cannot be self-asserted",
                     [FieldError(("value",), "established by evidence")],
@@ -197,17 +205,26 @@ class RegistryService:
             uow.attributes.put(
                 who.person_id, SealedAttribute(name, sealed, EvidenceKind.SELF_ASSERTED.value, now)
             )
-            self._sync_all_personas(uow, who.person_id)
+            self._sync_attribute(uow, who.person_id, name, {name: normalized})
         return AttributeView(
             name, self._category(name), normalized, EvidenceKind.SELF_ASSERTED.value, now
         )
 
     def remove_attribute(self, who: PersonPrincipal, name: str) -> None:
+        """Remove a self-asserted value; one evidence established stays (409), or a
+        self-asserted value could take its place under the evidence's assurance level."""
         self.ctx.catalog.get(name)
         with self.ctx.uow() as uow:
-            if not uow.attributes.remove(who.person_id, name):
+            evidence = self._evidence_of(uow, who.person_id, name)
+            if evidence is None:
                 raise NotFound(f"{name} is not set")
-            self._sync_all_personas(uow, who.person_id)
+            if fixed_by_evidence(evidence):
+                raise Conflict(
+                    f"{name} was established by a trusted issuer and cannot be removed; "
+                    "erasing the account removes it"
+                )
+            uow.attributes.remove(who.person_id, name)
+            self._sync_attribute(uow, who.person_id, name, {})
 
     # -- personas --------------------------------------------------------------
 
@@ -216,20 +233,35 @@ class RegistryService:
         candidates = [self.ctx.pseudonyms.persona_id(w, person_id) for w in uow.worlds.ids()]
         return uow.personas.among(candidates)
 
-    def _sync_persona(self, uow: UnitOfWork, persona_id: str, values: Mapping[str, Any]) -> None:
-        """Re-seal the persona's copy: exactly the attributes its active consents need."""
-        needed = {
+    def _needed(self, uow: UnitOfWork, persona_id: str) -> set[str]:
+        """The attributes the persona's active consents need."""
+        return {
             self.ctx.catalog.parse_item(i).attribute for i in uow.consents.active_items(persona_id)
         }
-        copy = {name: values[name] for name in needed if name in values}
+
+    def _sync_persona(self, uow: UnitOfWork, persona_id: str, values: Mapping[str, Any]) -> None:
+        """Re-seal the persona's copy: exactly the attributes its active consents need."""
+        copy = {name: values[name] for name in self._needed(uow, persona_id) if name in values}
         uow.persona_values.replace(persona_id, self.ctx.vault.seal(persona_owner(persona_id), copy))
 
-    def _sync_all_personas(self, uow: UnitOfWork, person_id: str) -> None:
+    def _sync_attribute(
+        self, uow: UnitOfWork, person_id: str, name: str, value: Mapping[str, Any]
+    ) -> None:
+        """Bring one attribute's copies in the person's personas up to date: ``value`` holds
+        the person's value of ``name``, or nothing once it is removed.
+
+        This writes every persona in one transaction, so it touches no row but ``name``'s
+        (the rest of each copy is left as it was), updates rows in place, and visits the
+        personas in a random order: no write order or row position groups them.
+        """
         personas = self._owned_personas(uow, person_id)
-        if personas:
-            _, values = self._values(uow, person_id)
-            for persona in personas:
-                self._sync_persona(uow, persona.id, values)
+        _SHUFFLE.shuffle(personas)
+        for persona in personas:
+            if value and name in self._needed(uow, persona.id):
+                sealed = self.ctx.vault.seal(persona_owner(persona.id), value)
+                uow.persona_values.put(persona.id, sealed)
+            else:
+                uow.persona_values.drop(persona.id, [name])
 
     def _persona_view(
         self, uow: UnitOfWork, persona: PersonaRecord, world_name: str
@@ -281,18 +313,12 @@ class RegistryService:
                 )
             persona_id = self.ctx.pseudonyms.persona_id(world.id, who.person_id)
             persona = uow.personas.get(persona_id)
-            created = persona is None
+            created = False
             if persona is None:
                 self._refuse_if_sanctioned_platform_wide(uow, who.person_id, world.id, now)
-                self.ctx.vault.new_key(persona_owner(persona_id))
-                persona = PersonaRecord(
-                    persona_id,
-                    world.id,
-                    self.ctx.pseudonyms.seal_link(persona_id, world.id, who.person_id),
-                    now,
-                )
-                uow.personas.add(persona)
-                uow.outbox.append(Event(EventType.PERSONA_CREATED, now, {"world_id": world.id}))
+                persona, created = self._open_persona(uow, persona_id, world.id, who.person_id, now)
+            # Concurrent joins (and consent changes) of this persona take turns from here.
+            uow.personas.lock([persona_id])
             person = uow.persons.get(who.person_id)
             if person is not None:
                 # Standing counts the assurance level; a world sees it only through this
@@ -307,6 +333,29 @@ class RegistryService:
                 )
             self._sync_persona(uow, persona_id, values)
             return Joined(self._persona_view(uow, persona, world.name), created)
+
+    def _open_persona(
+        self, uow: UnitOfWork, persona_id: str, world_id: str, person_id: str, now: datetime
+    ) -> tuple[PersonaRecord, bool]:
+        """A new persona, or the one a concurrent join of the same person and world made
+        after this one looked (READ COMMITTED); True when this join made it."""
+        self.ctx.vault.new_key(persona_owner(persona_id))  # keeps a key made meanwhile
+        persona = PersonaRecord(
+            persona_id,
+            world_id,
+            self.ctx.pseudonyms.seal_link(persona_id, world_id, person_id),
+            now,
+        )
+        try:
+            with uow.conn.begin_nested():
+                uow.personas.add(persona)
+        except IntegrityError:
+            existing = uow.personas.get(persona_id)
+            if existing is None:
+                raise
+            return existing, False
+        uow.outbox.append(Event(EventType.PERSONA_CREATED, now, {"world_id": world_id}))
+        return persona, True
 
     def personas(self, who: PersonPrincipal) -> list[PersonaView]:
         with self.ctx.uow(write=False) as uow:
@@ -324,6 +373,7 @@ class RegistryService:
         now = self.ctx.clock.now()
         with self.ctx.uow() as uow:
             persona = owned_persona(self.ctx, uow, who.person_id, persona_id)
+            uow.personas.lock([persona.id])  # consent changes of one persona take turns
             world = uow.worlds.get(persona.world_id)
             if world is None:
                 raise NotFound("no such persona")

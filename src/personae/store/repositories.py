@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Insert,
+    Table,
     and_,
     bindparam,
     delete,
@@ -56,6 +58,20 @@ _PERSONA_VALUES = select(t.persona_values.c.attribute, t.persona_values.c.sealed
 def row_values(record: object, columns: Iterable[Any]) -> dict[str, Any]:
     """The insert values of a record whose fields are named like the table's columns."""
     return {c.name: getattr(record, c.name) for c in columns}
+
+
+def _insert_or_keep(
+    conn: Connection, table: Table, keys: Sequence[str], refresh: Sequence[str] = ()
+) -> Insert:
+    """INSERT … ON CONFLICT (keys): DO NOTHING, or with ``refresh`` DO UPDATE those columns
+    from the new row, in place (an UPDATE keeps the row where it is; SQLite keeps its rowid)."""
+    lite_or_pg = pg_insert(table) if conn.dialect.name == "postgresql" else sqlite_insert(table)
+    if not refresh:
+        return lite_or_pg.on_conflict_do_nothing(index_elements=list(keys))
+    new = lite_or_pg.excluded
+    return lite_or_pg.on_conflict_do_update(
+        index_elements=list(keys), set_={name: new[name] for name in refresh}
+    )
 
 
 class _Repo:
@@ -277,16 +293,24 @@ class Personas(_Repo):
 
 class Consents(_Repo):
     def grant(self, persona_id: str, item: str, at: datetime) -> bool:
-        """Grant (or grant again); True when this changed anything."""
+        """Grant (or grant again); True when this changed anything.
+
+        A first grant inserts with ON CONFLICT DO NOTHING: a concurrent first grant of
+        the same item (READ COMMITTED) makes this one a grant again, not an error.
+        """
         c = t.consents
         where = and_(c.c.persona_id == persona_id, c.c.item == item)
         row = self.conn.execute(select(c.c.withdrawn_at).where(where)).first()
         if row is None:
-            self.conn.execute(
-                insert(c).values(persona_id=persona_id, item=item, granted_at=at, withdrawn_at=None)
+            first = (
+                _insert_or_keep(self.conn, c, ("persona_id", "item"))
+                .values(persona_id=persona_id, item=item, granted_at=at, withdrawn_at=None)
+                .returning(c.c.item)
             )
-            return True
-        if row[0] is None:
+            if self.conn.execute(first).first() is not None:
+                return True
+            row = self.conn.execute(select(c.c.withdrawn_at).where(where)).first()
+        if row is None or row[0] is None:
             return False
         self.conn.execute(update(c).where(where).values(granted_at=at, withdrawn_at=None))
         return True
@@ -314,17 +338,46 @@ class Consents(_Repo):
 
 
 class PersonaValues(_Repo):
-    def replace(self, persona_id: str, sealed_by_attribute: dict[str, bytes]) -> None:
+    """A persona's sealed copies, one row per attribute, written in place.
+
+    A row that exists is updated, never deleted and inserted again: the person's
+    change of an attribute writes the copies of all their personas in one
+    transaction, and rows inserted together would lie together (consecutive row ids
+    on SQLite, adjacent on PostgreSQL's heap), linking those personas for anyone who
+    holds the database. On SQLite the table is WITHOUT ROWID (migration ``registry1``).
+    """
+
+    def put(self, persona_id: str, sealed_by_attribute: Mapping[str, bytes]) -> None:
+        """Write these copies: update the rows that exist, insert the others (an upsert)."""
+        if not sealed_by_attribute:
+            return
         pv = t.persona_values
-        self.conn.execute(delete(pv).where(pv.c.persona_id == persona_id))
-        if sealed_by_attribute:
+        rows = [
+            {"persona_id": persona_id, "attribute": name, "sealed": sealed}
+            for name, sealed in sealed_by_attribute.items()
+        ]
+        upsert = _insert_or_keep(self.conn, pv, ("persona_id", "attribute"), refresh=("sealed",))
+        self.conn.execute(upsert, rows)
+
+    def drop(self, persona_id: str, attributes: Collection[str]) -> None:
+        """Delete the copies of these attributes (if the persona has them)."""
+        if attributes:
+            pv = t.persona_values
             self.conn.execute(
-                insert(pv),
-                [
-                    {"persona_id": persona_id, "attribute": name, "sealed": sealed}
-                    for name, sealed in sealed_by_attribute.items()
-                ],
+                delete(pv).where(
+                    pv.c.persona_id == persona_id, pv.c.attribute.in_(list(attributes))
+                )
             )
+
+    def replace(self, persona_id: str, sealed_by_attribute: Mapping[str, bytes]) -> None:
+        """Make the persona's copies exactly these: the others deleted, these written in place."""
+        pv = t.persona_values
+        self.conn.execute(
+            delete(pv).where(
+                pv.c.persona_id == persona_id, pv.c.attribute.not_in(list(sealed_by_attribute))
+            )
+        )
+        self.put(persona_id, sealed_by_attribute)
 
     def for_persona(self, persona_id: str) -> dict[str, bytes]:
         rows = self.conn.execute(_PERSONA_VALUES, {"persona_id": persona_id})

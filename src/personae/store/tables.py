@@ -160,6 +160,9 @@ persona_values = Table(
     ),
     Column("attribute", String(64), primary_key=True),
     Column("sealed", LargeBinary, nullable=False),
+    # No row id on SQLite: rows in key (pseudonym) order, nothing that records which
+    # were written together (migration registry1).
+    sqlite_with_rowid=False,
 )
 
 disclosures = Table(
