@@ -7,13 +7,14 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.exc import OperationalError
 from starlette.testclient import TestClient
 from tests.conftest import START, make_settings
@@ -293,3 +294,33 @@ def test_no_row_id_lines_up_the_personas_one_change_rewrites(
     assert rewritten == [before[(p, "birth_date")] for p in mine]  # updated in place
     inserted = sorted(after[(p, "languages")] for p in mine)
     assert inserted[-1] - inserted[0] >= len(inserted), "rows written together line up"
+
+
+def test_confirming_standing_again_writes_nothing_that_lines_personas_up(
+    services: Services, client: TestClient, clock: FixedClock
+) -> None:
+    # Each look at one's standing stamped every persona's assurance row with the same
+    # time: one column then grouped a person's personas (found in review).
+    worlds = [world(services, name, AGE_GATE)[0] for name in ("Aurora", "Borealis")]
+    alice = register(client, "alice", ALICE)
+    for w in worlds:
+        join(client, alice, w, ["birth_date@age_over_18"])
+    assert client.get("/v1/me/standing", headers=alice).status_code == 200
+    assert "recorded_at" not in t.standing_assurance.c
+    written: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "standing_assurance" in statement and not statement.lstrip().startswith("SELECT"):
+            written.append(statement)
+
+    clock.advance(timedelta(hours=1))
+    event.listen(services.engine, "before_cursor_execute", note)
+    try:
+        assert client.get("/v1/me/standing", headers=alice).status_code == 200
+    finally:
+        event.remove(services.engine, "before_cursor_execute", note)
+    assert written == []
+    with services.engine.connect() as conn:
+        rows = conn.execute(select(t.standing_assurance)).all()
+    assert len(rows) == 2
+    assert all(set(r._mapping) == {"persona_id", "assurance"} for r in rows)

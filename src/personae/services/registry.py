@@ -323,7 +323,7 @@ class RegistryService:
             if person is not None:
                 # Standing counts the assurance level; a world sees it only through this
                 # per-persona copy, never through a link to the person.
-                uow.moderation.assurance.put(persona_id, person.assurance, now)
+                uow.moderation.assurance.put(persona_id, person.assurance)
             granted = sum(
                 uow.consents.grant(persona_id, item, now) for item in sorted(plan.granted)
             )

@@ -119,7 +119,7 @@ class StandingService:
             ]
             views = []
             for persona in uow.personas.among(candidates):
-                uow.moderation.assurance.put(persona.id, assurance.value, now)
+                uow.moderation.assurance.put(persona.id, assurance.value)
                 result = standing(_inputs(uow, persona, assurance, now))
                 views.append(
                     PersonStanding(

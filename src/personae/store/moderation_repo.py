@@ -415,14 +415,15 @@ class Reporters(_Table):
 class StandingAssurance(_Table):
     table = t.standing_assurance
 
-    def put(self, persona_id: str, assurance: str, now: datetime) -> None:
+    def put(self, persona_id: str, assurance: str) -> None:
+        """Record the level for a persona, writing only when it changed: a person's
+        personas are confirmed together, and rows rewritten (or stamped) together would
+        line them up."""
         c = self.table.c
-        if not self._update(c.persona_id == persona_id, assurance=assurance, recorded_at=now):
-            self.conn.execute(
-                insert(self.table).values(
-                    persona_id=persona_id, assurance=assurance, recorded_at=now
-                )
-            )
+        if self.get(persona_id) == assurance:
+            return
+        if not self._update(c.persona_id == persona_id, assurance=assurance):
+            self.conn.execute(insert(self.table).values(persona_id=persona_id, assurance=assurance))
 
     def get(self, persona_id: str) -> str | None:
         c = self.table.c

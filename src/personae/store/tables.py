@@ -447,7 +447,7 @@ standing_assurance = Table(
         "persona_id", String(32), ForeignKey("personas.id", ondelete="CASCADE"), primary_key=True
     ),
     Column("assurance", String(8), nullable=False),
-    Column("recorded_at", UTCDateTime, nullable=False),
+    # No time: a person's personas are confirmed at once, and a shared time links them.
 )
 
 # -- lawful access, legal holds, erasure (issue #6) ------------------------------
