@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from personae import __version__, web
@@ -17,6 +17,7 @@ from personae.http.routes import log as log_routes
 from personae.services.periodic import PeriodicTask
 from personae.services.transparency_sequencer import SEQUENCE_INTERVAL_SECONDS
 from personae.store.engine import checkpoint_wal
+from personae.web.security import SignInLimits, TooManyAttempts
 
 
 def _lifespan(
@@ -61,6 +62,15 @@ def _lifespan(
     return lifespan
 
 
+def _too_many_attempts(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, TooManyAttempts)
+    refused = problems.problem(
+        429, "too-many-attempts", "Too many attempts", "too many sign-in attempts; wait and retry"
+    )
+    refused.headers["retry-after"] = str(exc.retry_after)
+    return refused
+
+
 def create_app(services: Services, *, sweeper: bool = False, sequencer: bool = False) -> FastAPI:
     """An app bound to one set of services (one database, one keystore).
 
@@ -79,7 +89,10 @@ def create_app(services: Services, *, sweeper: bool = False, sequencer: bool = F
         ),
     )
     app.state.services = services
+    # One sign-in limiter for the process: the API's sign-ins and the pages share its buckets.
+    app.state.sign_in_limits = SignInLimits()
     problems.install(app)
+    app.add_exception_handler(TooManyAttempts, _too_many_attempts)
     app.include_router(system.router)
     # Routes match in order: the world API's door checks, the busiest route, come first.
     app.include_router(passes.router)

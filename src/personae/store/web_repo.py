@@ -95,17 +95,18 @@ class Challenges:
         )
 
     def consume(self, challenge_hash: bytes, purpose: str, now: datetime) -> str | None:
-        """Delete the challenge; the person it was made for ("" for none), or None if unusable."""
+        """Delete the challenge; the person it was made for ("" for none), or None if unusable.
+
+        One statement (DELETE … RETURNING): of two concurrent consumers only the one
+        whose delete removed the row gets it, the other sees no row (None).
+        """
         c = t.web_challenges.c
         row = self.conn.execute(
-            select(c.person_id, c.expires_at).where(
-                c.challenge_hash == challenge_hash, c.purpose == purpose
-            )
+            delete(t.web_challenges)
+            .where(c.challenge_hash == challenge_hash, c.purpose == purpose)
+            .returning(c.person_id, c.expires_at)
         ).first()
-        if row is None:
-            return None
-        self.conn.execute(delete(t.web_challenges).where(c.challenge_hash == challenge_hash))
-        if row.expires_at <= now:
+        if row is None or row.expires_at <= now:
             return None
         return str(row.person_id or "")
 

@@ -16,12 +16,15 @@ from personae.web import (
     staff_pages,
     world_pages,
 )
-from personae.web.security import PageHeaders, SignInLimits
+from personae.web.security import PageHeaders
 
 
 def mount(app: FastAPI, services: Services) -> None:
-    """Add the pages, their static files and their security headers to ``app``."""
-    app.state.sign_in_limits = SignInLimits()
+    """Add the pages, their static files and their security headers to ``app``.
+
+    The pages' sign-ins charge ``app.state.sign_in_limits``, made by ``create_app``
+    and shared with the API's sign-ins.
+    """
     app.include_router(person_pages.router)
     app.include_router(world_pages.router)
     app.include_router(account_pages.router)

@@ -10,6 +10,7 @@ import orjson
 from starlette.responses import JSONResponse, Response
 
 from personae.errors import FieldError, InvalidInput, NotAuthenticated, NotFound
+from personae.web import security
 from personae.web.core import (
     PageError,
     Viewer,
@@ -23,7 +24,7 @@ from personae.web.core import (
     render,
     text,
 )
-from personae.web.person_pages import limited, start_session
+from personae.web.person_pages import start_session
 
 router = page_router()
 MAX_JSON_BODY = 16 * 1024
@@ -235,7 +236,7 @@ async def passkey_remove(who: ViewerDep, credential_id: str) -> Response:
 @router.post("/signin/passkey/options")
 async def passkey_sign_in_options(who: ViewerDep) -> Response:
     await _json_body(who)
-    limited(who, "")
+    security.charge_sign_in(who.request, None)
     return Response(
         who.svc.passkeys.authentication_options(),
         media_type="application/json",
@@ -246,7 +247,7 @@ async def passkey_sign_in_options(who: ViewerDep) -> Response:
 @router.post("/signin/passkey")
 async def passkey_sign_in(who: ViewerDep) -> Response:
     body = await _json_body(who)
-    limited(who, "")
+    security.charge_sign_in(who.request, None)
     try:
         session = who.svc.passkeys.sign_in(json.dumps(body.get("credential")))
     except NotAuthenticated:

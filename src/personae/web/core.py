@@ -209,6 +209,15 @@ class PageRoute(APIRoute):
                 return await handler(request)
             except PageError as exc:
                 return error_page(request, exc.status, exc.title, exc.detail)
+            except security.TooManyAttempts as exc:
+                refused = error_page(
+                    request,
+                    429,
+                    "Too many attempts",
+                    "Too many sign-in attempts. Wait a few minutes.",
+                )
+                refused.headers["retry-after"] = str(exc.retry_after)
+                return refused
             except PersonaeError as exc:
                 status = mapping_for(exc).http_status
                 if status >= 500:

@@ -12,7 +12,6 @@ from personae.errors import InvalidInput, NotAuthenticated
 from personae.services.registry import Registration
 from personae.web import security
 from personae.web.core import (
-    PageError,
     Viewer,
     ViewerDep,
     field_errors,
@@ -42,16 +41,6 @@ def start_session(who: Viewer, cookie_value: str, to: str) -> Response:
     return response
 
 
-def client_address(who: Viewer) -> str:
-    return who.request.client.host if who.request.client else "unknown"
-
-
-def limited(who: Viewer, account: str) -> None:
-    limits: security.SignInLimits = who.request.app.state.sign_in_limits
-    if not limits.allow(account, client_address(who)):
-        raise PageError(429, "Too many attempts", "Too many sign-in attempts. Wait a few minutes.")
-
-
 @router.get("/")
 def home(who: ViewerDep) -> Response:
     if who.staff is not None:
@@ -79,7 +68,7 @@ def signup_form(who: ViewerDep) -> Response:
 async def signup(who: ViewerDep) -> Response:
     data = await form(who)
     handle, password = text(data, "handle", 100), text(data, "password", 600)
-    limited(who, "signup")
+    security.charge_sign_in(who.request, None)  # per address only: no account exists yet
     try:
         if password != text(data, "password_again", 600):
             raise InvalidInput("the passwords differ", [])
@@ -110,7 +99,7 @@ def signin_form(who: ViewerDep) -> Response:
 async def signin(who: ViewerDep) -> Response:
     data = await form(who)
     handle = text(data, "handle", 100)
-    limited(who, handle)
+    security.charge_sign_in(who.request, security.AccountKind.PERSON, handle)
     try:
         session = who.svc.auth.person_sign_in(handle, text(data, "password", 600))
     except NotAuthenticated:

@@ -3,9 +3,10 @@
 CSRF is a synchronizer token tied to the browser's session: the token is a keyed
 HMAC of the session cookie (or, before sign-in, of a random pre-session cookie),
 so a form from another site cannot carry it and a token from another session
-does not match. Sign-in attempts are limited per account and per address by
-token buckets held in this process's memory: each `personae serve` process
-limits on its own, and a restart forgets the counts (documented trade-off).
+does not match. Sign-in attempts, on the pages and in the API alike, are limited
+per account and per address by token buckets held in this process's memory: each
+`personae serve` process limits on its own, and a restart forgets the counts
+(documented trade-off).
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import secrets
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -160,25 +164,53 @@ class TokenBuckets:
         self._buckets: OrderedDict[bytes, _Bucket] = OrderedDict()
         self._lock = threading.Lock()
 
-    def take(self, key: str, now: float | None = None) -> bool:
-        """Spend one token for ``key``; False when the bucket is empty."""
+    def spend(self, key: str, now: float | None = None) -> float:
+        """Spend one token for ``key``: 0 if spent, else the seconds until one is there."""
         now = time.monotonic() if now is None else now
         digest = hashlib.sha256(key.encode()).digest()  # keys (handles, addresses) not kept
         with self._lock:
             bucket = self._buckets.pop(digest, None) or _Bucket(self.capacity, now)
             bucket.tokens = min(self.capacity, bucket.tokens + (now - bucket.at) * self.per_second)
             bucket.at = now
-            allowed = bucket.tokens >= 1
-            if allowed:
+            wait = 0.0
+            if bucket.tokens >= 1:
                 bucket.tokens -= 1
+            else:
+                wait = (1 - bucket.tokens) / self.per_second
             self._buckets[digest] = bucket
             while len(self._buckets) > self.max_keys:
                 self._buckets.popitem(last=False)
-            return allowed
+            return wait
+
+
+class AccountKind(StrEnum):
+    """The namespaces of accounts: a person's handle and a staff username never share a bucket."""
+
+    PERSON = "person"
+    STAFF = "staff"
+
+
+def canonical_account(name: str) -> str:
+    """An account name as the services look it up (``normalize_handle`` and the staff
+    sign-in both strip and lower-case it), so that every spelling that signs in to one
+    account is charged to that account's bucket."""
+    return name.strip().lower()
+
+
+class TooManyAttempts(Exception):
+    """A sign-in (or sign-up) attempt refused before any password is checked: 429."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("too many sign-in attempts")
+        self.retry_after = retry_after
 
 
 class SignInLimits:
-    """Sign-in attempts: a few per account, more per address, refilled over minutes."""
+    """Sign-in attempts: a few per account, more per address, refilled over minutes.
+
+    One instance per app (``app.state.sign_in_limits``), charged through
+    `charge_sign_in` by the pages and the API alike, so both share every bucket.
+    """
 
     def __init__(
         self,
@@ -188,8 +220,35 @@ class SignInLimits:
         self.accounts = TokenBuckets(*per_account)
         self.addresses = TokenBuckets(*per_address)
 
-    def allow(self, account: str, address: str) -> bool:
+    def check(self, address: str, kind: AccountKind | None = None, name: str = "") -> None:
+        """Charge one attempt to ``address`` and, with ``kind``, to that account;
+        `TooManyAttempts` when either bucket is empty."""
         # Both buckets are charged, so guessing across accounts still drains the address.
-        by_address = self.addresses.take(address)
-        by_account = self.accounts.take(account.strip().lower()) if account else True
-        return by_address and by_account
+        wait = self.addresses.spend(address)
+        if kind is not None:
+            account = f"{kind.value}:{canonical_account(name)}"
+            wait = max(wait, self.accounts.spend(account))
+        if wait > 0:
+            raise TooManyAttempts(max(1, math.ceil(wait)))
+
+
+# For the API's OpenAPI schema: the answer of a sign-in refused by the limits.
+TOO_MANY_ATTEMPTS: dict[int | str, dict[str, Any]] = {
+    429: {
+        "description": "Too many sign-in attempts for this account or address (problem+json); "
+        "the Retry-After header says when to try again"
+    }
+}
+
+
+def client_address(request: Request) -> str:
+    """The address an attempt is charged to: the peer of this connection."""
+    return request.client.host if request.client else "unknown"
+
+
+def charge_sign_in(request: Request, kind: AccountKind | None, name: str = "") -> None:
+    """The one gate of every sign-in and sign-up, on the pages and in the API: charge the
+    app's `SignInLimits` for the client's address and (with ``kind``) the account named;
+    raises `TooManyAttempts` (a 429 with Retry-After on either side)."""
+    limits: SignInLimits = request.app.state.sign_in_limits
+    limits.check(client_address(request), kind, name)

@@ -32,7 +32,7 @@ from personae.web.core import (
     text,
 )
 from personae.web.nav import staff_may
-from personae.web.person_pages import limited, start_session
+from personae.web.person_pages import start_session
 
 router = page_router()
 
@@ -57,7 +57,7 @@ def signin_form(who: ViewerDep) -> Response:
 async def signin(who: ViewerDep) -> Response:
     data = await form(who)
     username = text(data, "username", 64)
-    limited(who, "staff:" + username)
+    security.charge_sign_in(who.request, security.AccountKind.STAFF, username)
     try:
         session = who.svc.two_factor.sign_in(
             username, text(data, "password", 600), text(data, "code", 16)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Path, Request, Response, status
 
 from personae.domain.persons import EvidenceKind
 from personae.http.deps import BearerDep, PersonDep, ServicesDep
@@ -20,6 +20,7 @@ from personae.http.schemas import (
     SignInIn,
 )
 from personae.services.registry import Registration
+from personae.web.security import TOO_MANY_ATTEMPTS, AccountKind, charge_sign_in
 
 router = APIRouter(prefix="/v1", tags=["persons"])
 
@@ -44,8 +45,10 @@ def register(body: RegisterIn, svc: ServicesDep) -> RegisteredOut:
     )
 
 
-@router.post("/sessions", status_code=status.HTTP_201_CREATED)
-def sign_in(body: SignInIn, svc: ServicesDep) -> SessionOut:
+@router.post("/sessions", status_code=status.HTTP_201_CREATED, responses=TOO_MANY_ATTEMPTS)
+def sign_in(body: SignInIn, svc: ServicesDep, request: Request) -> SessionOut:
+    """Sign in; limited per handle and per client address, with the pages (429)."""
+    charge_sign_in(request, AccountKind.PERSON, body.handle)
     return SessionOut.model_validate(svc.auth.person_sign_in(body.handle, body.password))
 
 

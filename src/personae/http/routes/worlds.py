@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Path, Request, status
 
 from personae.http.deps import ServicesDep, StaffDep, WorldDep
 from personae.http.schemas import (
@@ -13,6 +13,7 @@ from personae.http.schemas import (
     WorldOut,
     WorldRegisteredOut,
 )
+from personae.web.security import TOO_MANY_ATTEMPTS, AccountKind, charge_sign_in
 
 router = APIRouter(prefix="/v1", tags=["worlds"])
 
@@ -36,9 +37,16 @@ def get_world(svc: ServicesDep, world_id: str = Path(max_length=64)) -> WorldOut
     return WorldOut.model_validate(svc.worlds.get(world_id))
 
 
-@router.post("/staff/sessions", status_code=status.HTTP_201_CREATED, tags=["staff"])
-def staff_sign_in(body: StaffSignInIn, svc: ServicesDep) -> SessionOut:
-    """Staff sign-in: password, and the TOTP code of every enrolled account."""
+@router.post(
+    "/staff/sessions",
+    status_code=status.HTTP_201_CREATED,
+    tags=["staff"],
+    responses=TOO_MANY_ATTEMPTS,
+)
+def staff_sign_in(body: StaffSignInIn, svc: ServicesDep, request: Request) -> SessionOut:
+    """Staff sign-in: password, and the TOTP code of every enrolled account; limited per
+    username and per client address, with the pages (429)."""
+    charge_sign_in(request, AccountKind.STAFF, body.username)
     session = svc.two_factor.api_sign_in(body.username, body.password, body.code)
     return SessionOut.model_validate(session)
 
