@@ -272,7 +272,9 @@ def test_sequencers_in_two_processes_never_log_an_event_twice(
     assert services.transparency.self_check().size == 60
 
 
-def test_a_rotated_log_key_is_logged_and_signs_from_then_on(services: Services) -> None:
+def test_a_rotated_log_key_is_logged_under_the_old_key_and_signs_from_then_on(
+    services: Services,
+) -> None:
     append(services, 3)
     services.transparency.sequence_pending()
     before = services.transparency.public_key()
@@ -287,12 +289,19 @@ def test_a_rotated_log_key_is_logged_and_signs_from_then_on(services: Services) 
         rotation.old_kid,
         rotation.new_kid,
     )
+    # The checkpoint over the key.rotated entry is the old key's, countersigned by the new.
     note = services.transparency.checkpoint().note
     new, old = parse_key(after.verifier_key), parse_key(before.verifier_key)
+    assert parse_checkpoint(note, old.name, old.public_key).size == 4
     assert parse_checkpoint(note, new.name, new.public_key).size == 4
+    assert services.transparency.self_check().size == 4
+    append(services, 1, start=3)
+    services.transparency.sequence_pending()
+    note = services.transparency.checkpoint().note
+    assert parse_checkpoint(note, new.name, new.public_key).size == 5
     with pytest.raises(ValueError, match="no signature"):
         parse_checkpoint(note, old.name, old.public_key)
-    assert services.transparency.self_check().size == 4
+    assert services.transparency.self_check().size == 5
 
 
 def test_the_report_counts_logged_events_at_a_named_checkpoint(services: Services) -> None:

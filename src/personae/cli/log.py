@@ -109,7 +109,12 @@ def verify(
         typer.Option(help="Where pinned keys and seen checkpoints are kept.", show_default=False),
     ] = None,
     repin: Annotated[
-        bool, typer.Option("--repin", help="Accept a rotated log key the log announced.")
+        bool,
+        typer.Option(
+            "--repin",
+            help="Follow a log key rotation: only one announced in a checkpoint the pinned key"
+            " signed.",
+        ),
     ] = False,
 ) -> None:
     """Verify a log independently: signature, consistency with last time, optionally all."""
@@ -181,7 +186,8 @@ def show(
 @log_app.command("rotate-key")
 @handles_errors
 def rotate_key() -> None:
-    """Rotate the log signing key; the rotation is logged and signed under the new key."""
+    """Rotate the log signing key; the rotation is logged and checkpointed under the old key
+    (which verifiers pinned to it follow with `log verify --repin`), then the new key signs."""
     services = _services()
     try:
         rotation = services.transparency.rotate_log_key()
@@ -189,7 +195,7 @@ def rotate_key() -> None:
         services.close()
     typer.echo(
         f"log key {rotation.old_kid} -> {rotation.new_kid}; logged, checkpoint at size "
-        f"{rotation.size} signed by {rotation.verifier_key}"
+        f"{rotation.size} signed by the old key and countersigned by {rotation.verifier_key}"
     )
 
 

@@ -4,10 +4,15 @@ Writing the log (sequencing the outbox, checking the stored log) is
 ``transparency_sequencer.LogSequencer``'s; this service holds one and answers the
 public reads. Proofs fetch a superset of their nodes in one query (``translog.prefetch``),
 through a cache of the immutable upper subtrees (``store.translog_repo.ProofNodes``).
+The report reads each entry once per process: running per-day totals
+(``translog.report.ReportIndex``) are extended by the entries a new checkpoint adds,
+and finished reports are kept by (tree size, from, to) in a bounded cache.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -46,11 +51,15 @@ from personae.translog.merkle import (
     inclusion_proof_nodes,
 )
 from personae.translog.prefetch import consistency_candidates, inclusion_candidates
-from personae.translog.report import TransparencyReport, build_report
+from personae.translog.report import ReportIndex, TransparencyReport
 
 MAX_ENTRIES_PAGE = 1000
 MAX_LOG_SIZE = 2**62
 """Larger sizes cannot be stored (64-bit indexes): asking for one is asking past the end."""
+REPORT_CACHE_SIZE = 64
+"""Finished reports kept, by (tree size, from, to); the least recently asked goes first."""
+
+ReportKey = tuple[int, date | None, date | None]
 
 
 def log_origin(issuer_url: str) -> str:
@@ -84,11 +93,16 @@ class TransparencyService:
         engine: Engine,
         origin: str,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        report_cache_size: int = REPORT_CACHE_SIZE,
     ) -> None:
         self.ctx = ctx
         self.origin = origin
         self.sequencer = LogSequencer(ctx, engine, origin, batch_size)
         self._nodes = ProofNodes(engine)
+        self._report_lock = threading.Lock()
+        self._report_index = ReportIndex()
+        self._reports: OrderedDict[ReportKey, TransparencyReport] = OrderedDict()
+        self._report_cache_size = report_cache_size
 
     def sequence_pending(
         self, *, batch_size: int | None = None, after_leaves: AfterLeaves | None = None
@@ -102,13 +116,24 @@ class TransparencyService:
 
     # -- reads --------------------------------------------------------------------------
 
-    def checkpoint(self) -> StoredCheckpoint:
-        """The latest signed checkpoint."""
+    def checkpoint(self, min_size: int | None = None) -> StoredCheckpoint:
+        """The latest signed checkpoint; with ``min_size``, the oldest one of a tree of at
+        least that many entries (every checkpoint is kept: a verifier following a key
+        rotation asks for the ones the old key signed)."""
+        if min_size is not None and min_size < 0:
+            raise BadRequest(f"a checkpoint size is at least 0, not {min_size}")
         with self.sequencer.snapshot() as repo:
             head = repo.latest_checkpoint()
-        if head is None:
-            raise NotFound("the log has no checkpoint yet")
-        return head
+            if head is None:
+                raise NotFound("the log has no checkpoint yet")
+            if min_size is None:
+                return head
+            if min_size > head.size:
+                raise BadRequest(
+                    f"size {min_size} is past the end of the log ({head.size} entries)"
+                )
+            found = repo.checkpoint_at_least(min_size)
+        return found if found is not None else head  # the head qualifies, in one snapshot
 
     def public_key(self) -> LogKey:
         """The key that signs checkpoints now, and the ones that signed before."""
@@ -196,37 +221,78 @@ class TransparencyService:
         self, start: date | None, end: date | None
     ) -> tuple[StoredCheckpoint, TransparencyReport]:
         """The public numbers for days ``start``..``end`` (inclusive), from log entries alone,
-        and the checkpoint they were computed at."""
+        and the checkpoint they were computed at.
+
+        Entries are read once per process (``_index_to``); a report asked again at the
+        same tree size is answered from the cache without reading any entry. Requests
+        take turns, so concurrent ones never read the same entries twice.
+        """
         if start is not None and end is not None and start > end:
             raise BadRequest(f"a report period needs from <= to, not {start} > {end}")
-        with self.sequencer.snapshot() as repo:
-            head = repo.latest_checkpoint()
-            if head is None:
-                raise NotFound("the log has no checkpoint yet")
-            entries = (
-                decode_entry(data)
-                for first in range(0, head.size, AUDIT_CHUNK)
-                for _, data in repo.entries(first, min(head.size, first + AUDIT_CHUNK))
-            )
-            return head, build_report(entries, start, end)
+        with self._report_lock:
+            head = self.checkpoint()  # read under the lock: each holder sees a later head
+            key = (head.size, start, end)
+            cached = self._reports.get(key)
+            if cached is not None:
+                self._reports.move_to_end(key)
+                return head, cached
+            self._index_to(head.size)
+            figures = self._report_index.report(start, end)
+            self._reports[key] = figures
+            while len(self._reports) > self._report_cache_size:
+                self._reports.popitem(last=False)
+            return head, figures
+
+    def _index_to(self, size: int) -> None:
+        """Extend the per-day totals with entries up to ``size``, one short read per chunk.
+
+        Entries below a checkpoint's size never change, so the chunks need not share
+        one transaction. A log found shorter than what was counted is counted afresh.
+        """
+        if size < self._report_index.size:
+            self._report_index = ReportIndex()
+            self._reports.clear()
+        index = self._report_index
+        while index.size < size:
+            first, stop = index.size, min(size, index.size + AUDIT_CHUNK)
+            with self.sequencer.snapshot() as repo:
+                rows = repo.entries(first, stop)
+            if [i for i, _ in rows] != list(range(first, stop)):
+                raise LogIntegrityError(
+                    f"entries {first}..{stop - 1} are not all stored below the checkpoint"
+                )
+            index.extend(decode_entry(data) for _, data in rows)
 
     # -- key rotation -------------------------------------------------------------------
 
     def rotate_log_key(self) -> LogKeyRotation:
-        """A new log signing key; the rotation is logged, and checkpointed under the new key."""
+        """A new log signing key, announced in the log under the old one before it signs.
+
+        The keystore calls back with the new key's id before storing it: the
+        ``key.rotated`` entry naming it is appended and sequenced then, so the
+        checkpoint covering it is signed by the OLD key (a verifier pinned to the old
+        key follows the rotation only through that checkpoint; ``translog.repin``).
+        A failure before the key is stored leaves no key the log has not announced.
+        Once stored, the new key countersigns that checkpoint and signs from then on.
+        """
         old = self.sequencer.keys()[0]
-        new = self.ctx.keystore.rotate_signing_key(LOG_KEY, "EdDSA")
-        with self.ctx.uow() as uow:
-            uow.outbox.append(
-                Event(
-                    EventType.KEY_ROTATED,
-                    self.ctx.clock.now(),
-                    {"key": LOG_KEY, "old_kid": old.kid, "new_kid": new.kid},
+
+        def announce(new_kid: str) -> None:
+            with self.ctx.uow() as uow:
+                uow.outbox.append(
+                    Event(
+                        EventType.KEY_ROTATED,
+                        self.ctx.clock.now(),
+                        {"key": LOG_KEY, "old_kid": old.kid, "new_kid": new_kid},
+                    )
                 )
-            )
-        done = self.sequence_pending()
+            self.sequence_pending()  # the new key is not stored yet: the old one signs
+
+        new = self.ctx.keystore.rotate_signing_key(LOG_KEY, "EdDSA", before_use=announce)
+        head = self.sequencer.countersign_head()
         public = ed25519(new).public_key()
-        return LogKeyRotation(old.kid, new.kid, verifier_key(self.origin, public), done.size)
+        size = head.size if head else 0
+        return LogKeyRotation(old.kid, new.kid, verifier_key(self.origin, public), size)
 
 
 def forget_personas(uow: UnitOfWork, persona_ids: Sequence[str]) -> int:

@@ -27,6 +27,7 @@ from personae.translog.audit import LogDamage, audit_log
 from personae.translog.checkpoint import (
     Checkpoint,
     CheckpointError,
+    cosign_note,
     parse_checkpoint,
     sign_checkpoint,
 )
@@ -201,6 +202,31 @@ class LogSequencer:
                     f"the last checkpoint's signed note (size {signed.size}) disagrees with its "
                     f"stored size and root (size {head.size})"
                 )
+
+    def countersign_head(self) -> StoredCheckpoint | None:
+        """Add the active log key's signature to the latest checkpoint if it has none.
+
+        After a rotation the latest checkpoint is the one the old key signed over the
+        ``key.rotated`` entry; countersigned, it verifies under both keys, so a verifier
+        meeting the log for the first time can pin the new key at once.
+        """
+        with self.ctx.uow() as uow:
+            repo = TranslogRepo(uow.conn)
+            repo.lock_for_sequencing()
+            head = repo.latest_checkpoint()
+            if head is None:
+                return None
+            keys = self.keys()
+            self._check_signed_size(repo, head, keys)
+            signer = ed25519(keys[0])
+            try:
+                parse_checkpoint(head.note, self.origin, signer.public_key(), origin=self.origin)
+                return head
+            except CheckpointError:
+                pass
+            note = cosign_note(head.note, self.origin, signer)
+            repo.replace_note(head.size, note)
+        return StoredCheckpoint(head.size, head.root_hash, note, head.created_at)
 
     # -- checks -------------------------------------------------------------------------
 

@@ -143,6 +143,17 @@ class TranslogRepo:
         row = self.conn.execute(_LATEST).first()
         return StoredCheckpoint(int(row[0]), bytes(row[1]), row[2], row[3]) if row else None
 
+    def checkpoint_at_least(self, size: int) -> StoredCheckpoint | None:
+        """The oldest stored checkpoint of a tree of at least ``size`` entries."""
+        cps = t.log_checkpoints
+        row = self.conn.execute(
+            select(cps.c.size, cps.c.root_hash, cps.c.note, cps.c.created_at)
+            .where(cps.c.size >= size)
+            .order_by(cps.c.size)
+            .limit(1)
+        ).first()
+        return StoredCheckpoint(int(row[0]), bytes(row[1]), row[2], row[3]) if row else None
+
     def leaf_count(self) -> int:
         """One past the highest stored leaf index (the tree size if no leaf is missing)."""
         highest = self.conn.execute(select(func.max(t.log_leaves.c.leaf_index))).scalar()
@@ -224,10 +235,12 @@ class TranslogRepo:
         if not persona_ids:
             return 0
         ids = list(persona_ids)
-        salts = self.conn.execute(delete(t.log_salts).where(t.log_salts.c.persona_id.in_(ids)))
+        # Subjects first: on PostgreSQL this waits for a sequencer that is moving one of
+        # them to a salt, and the next statement (READ COMMITTED) then sees that salt.
         subjects = self.conn.execute(
             delete(t.outbox_subjects).where(t.outbox_subjects.c.persona_id.in_(ids))
         )
+        salts = self.conn.execute(delete(t.log_salts).where(t.log_salts.c.persona_id.in_(ids)))
         return int(salts.rowcount) + int(subjects.rowcount)
 
     # -- writes by the sequencer --------------------------------------------------------
@@ -262,19 +275,33 @@ class TranslogRepo:
             cursor.close()
         private = [leaf for leaf in leaves if leaf.salt is not None]
         if private:
-            self.conn.execute(
-                insert(t.log_salts),
-                [
-                    {"leaf_index": leaf.index, "persona_id": leaf.persona_id, "salt": leaf.salt}
-                    for leaf in private
-                ],
-            )
-            self.conn.execute(
-                delete(t.outbox_subjects).where(
-                    t.outbox_subjects.c.event_id.in_([leaf.event_id for leaf in private])
+            # A salt is kept only where this transaction removed the subject row: an
+            # erasure that deleted it since ``pending`` read it (committed, or committing
+            # while this delete waits on its row lock) leaves the commitment naming nobody.
+            s = t.outbox_subjects
+            removed = {
+                int(event_id)
+                for (event_id,) in self.conn.execute(
+                    delete(s)
+                    .where(s.c.event_id.in_([leaf.event_id for leaf in private]))
+                    .returning(s.c.event_id)
                 )
-            )
+            }
+            kept = [leaf for leaf in private if leaf.event_id in removed]
+            if kept:
+                self.conn.execute(
+                    insert(t.log_salts),
+                    [
+                        {"leaf_index": leaf.index, "persona_id": leaf.persona_id, "salt": leaf.salt}
+                        for leaf in kept
+                    ],
+                )
         self.conn.execute(_MARK_SEQUENCED, {"ids": [leaf.event_id for leaf in leaves]})
+
+    def replace_note(self, size: int, note: str) -> None:
+        """Store ``note`` for the checkpoint at ``size``: the same tree head, one more signature."""
+        cps = t.log_checkpoints
+        self.conn.execute(update(cps).where(cps.c.size == size).values(note=note))
 
     def add_checkpoint(self, size: int, root_hash: bytes, note: str, at: datetime) -> None:
         try:

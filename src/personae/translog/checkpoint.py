@@ -116,6 +116,26 @@ def sign_note(text: str, key_name: str, private_key: Ed25519PrivateKey) -> str:
     return note
 
 
+def cosign_note(note: str, key_name: str, private_key: Ed25519PrivateKey) -> str:
+    """``note`` with one more signature line, by ``private_key`` as ``key_name``, at its end.
+
+    The text and the signatures already there are unchanged (a note may carry
+    several signatures; a verifier ignores those by keys it does not know).
+    """
+    if not isinstance(note, str):
+        raise CheckpointError("a note is text")
+    split = note.rfind("\n\n")
+    if split < 0 or not note.endswith("\n"):
+        raise CheckpointError("a note needs a blank line before its signatures")
+    text = note[: split + 1]
+    _check_text(text)
+    signature = private_key.sign(text.encode("utf-8"))
+    blob = key_id(key_name, private_key.public_key()) + signature
+    cosigned = f"{note}{_SIG_PREFIX}{key_name} {_b64encode(blob)}\n"
+    _check_limits(cosigned)
+    return cosigned
+
+
 def open_note(note: str, key_name: str, public_key: Ed25519PublicKey) -> str:
     """Verify a signed note against one key; return its text (ending in a newline).
 

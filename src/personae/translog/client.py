@@ -56,9 +56,11 @@ class LogClient:
             raise LogClientError(f"GET {path} did not answer a JSON object")
         return body
 
-    def checkpoint(self) -> str:
-        """The latest signed checkpoint note."""
-        return self._get("/v1/log/checkpoint").text
+    def checkpoint(self, min_size: int | None = None) -> str:
+        """The latest signed checkpoint note; with ``min_size``, the oldest one of a tree of
+        at least that many entries."""
+        params = None if min_size is None else {"min_size": min_size}
+        return self._get("/v1/log/checkpoint", params).text
 
     def verifier_key(self) -> str:
         """The C2SP verifier key the server says it signs with now."""
@@ -66,6 +68,16 @@ class LogClient:
         if not isinstance(key, str):
             raise LogClientError("the server's public key answer has no verifier_key")
         return key
+
+    def verifier_keys(self) -> list[str]:
+        """The key the server signs with now, then those it says signed before (newest first)."""
+        body = self._json("/v1/log/public-key")
+        current, previous = body.get("verifier_key"), body.get("previous_verifier_keys", [])
+        if not isinstance(current, str) or not isinstance(previous, list):
+            raise LogClientError("the server's public key answer has no verifier keys")
+        if not all(isinstance(key, str) for key in previous):
+            raise LogClientError("the server's previous verifier keys are not all text")
+        return [current, *previous]
 
     def entries(self, start: int, end: int) -> list[bytes]:
         """Entries ``start <= index < end``, fetched page by page."""

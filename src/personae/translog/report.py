@@ -1,11 +1,15 @@
 """The transparency report: public numbers computed from decoded log entries alone.
 
 Anyone holding the log can recompute it: the report reads nothing but entries
-(``translog.leaves.decode_entry``), selects those whose ``time`` falls in the
-period, and counts. Handling times come from the entries too: a decision's or an
-appeal's ``handling_seconds``, and for lawful requests the time from the
+(``translog.leaves.decode_entry``), selects those whose ``time`` falls on a day of
+the period, and counts. Handling times come from the entries too: a decision's or
+an appeal's ``handling_seconds``, and for lawful requests the time from the
 ``lawful.request_received`` entry to the ``lawful.request_decided`` entry of the
-same public request id (wherever in the log the first one is).
+same public request id (wherever before it in the log the first one is).
+
+``ReportIndex`` keeps running per-day totals, extended entry by entry in log order,
+so a server reads each entry once however many reports it answers; any period's
+report merges the days it covers. ``build_report`` is the same over a list.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from personae.domain.events import EventType
@@ -109,7 +113,7 @@ def _sorted(counter: Counter[str]) -> dict[str, int]:
 
 
 class _Tally:
-    """Counters filled by one pass over the entries of the period."""
+    """Counters of some entries: one day's, or a period's (the merge of its days)."""
 
     def __init__(self) -> None:
         self.c: dict[str, Counter[str]] = {}
@@ -125,9 +129,18 @@ class _Tally:
     def total(self, group: str) -> int:
         return sum(self.get(group).values())
 
+    def merge(self, other: _Tally) -> None:
+        for group, counter in other.c.items():
+            self.c.setdefault(group, Counter()).update(counter)
+        for kind, values in other.handling.items():
+            self.handling[kind].extend(values)
+        self.entries += other.entries
 
-def _count(tally: _Tally, entry: Mapping[str, Any], received: Mapping[str, datetime]) -> None:
-    kind, at = entry["type"], parse_time(entry["time"])
+
+def _count(
+    tally: _Tally, entry: Mapping[str, Any], at: datetime, received: Mapping[str, datetime]
+) -> None:
+    kind = entry["type"]
     if kind == EventType.REPORT_RECEIVED:
         tally.add("notices", _text(entry, "reporter_kind"))
     elif kind == EventType.DECISION_MADE:
@@ -164,22 +177,55 @@ def _count(tally: _Tally, entry: Mapping[str, Any], received: Mapping[str, datet
             tally.add("hold_basis", _text(entry, "basis"))
 
 
+class ReportIndex:
+    """Per-day totals of a log's first ``size`` entries, extended in log order.
+
+    Memory grows with the days the log spans, the handling times it records and
+    the lawful requests it names, not with its entries.
+    """
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._days: dict[date, _Tally] = {}
+        self._received: dict[str, datetime] = {}
+
+    def extend(self, entries: Iterable[Mapping[str, Any]]) -> None:
+        """Count the entries that follow the ones counted so far."""
+        for entry in entries:
+            at = parse_time(entry["time"])
+            if entry["type"] == EventType.LAWFUL_REQUEST_RECEIVED:
+                self._received[_text(entry, "request_id")] = at
+            day = at.date()  # the UTC day: entry times are UTC
+            tally = self._days.get(day)
+            if tally is None:
+                tally = self._days[day] = _Tally()
+            tally.entries += 1
+            _count(tally, entry, at, self._received)
+            self.size += 1
+
+    def report(self, start: date | None, end: date | None) -> TransparencyReport:
+        """The numbers for days ``start``..``end`` (inclusive; None: unbounded).
+
+        Days are compared as dates, so no bound is ever computed past the last
+        representable day (``to=9999-12-31`` is a valid period end).
+        """
+        tally = _Tally()
+        for day, totals in self._days.items():
+            if (start is None or start <= day) and (end is None or day <= end):
+                tally.merge(totals)
+        return _report(tally, start, end)
+
+
 def build_report(
     entries: Iterable[Mapping[str, Any]], start: date | None, end: date | None
 ) -> TransparencyReport:
     """Count the entries whose time falls on days ``start``..``end`` (one pass, in log order)."""
-    low = datetime.combine(start, time.min, UTC) if start else None
-    high = datetime.combine(end + timedelta(days=1), time.min, UTC) if end else None
-    received: dict[str, datetime] = {}
-    tally = _Tally()
-    for entry in entries:
-        at = parse_time(entry["time"])
-        if entry["type"] == EventType.LAWFUL_REQUEST_RECEIVED:
-            received[_text(entry, "request_id")] = at
-        if (low is not None and at < low) or (high is not None and at >= high):
-            continue
-        tally.entries += 1
-        _count(tally, entry, received)
+    index = ReportIndex()
+    index.extend(entries)
+    return index.report(start, end)
+
+
+def _report(tally: _Tally, start: date | None, end: date | None) -> TransparencyReport:
     automated = tally.get("automated")
     holds = tally.get("hold")
     return TransparencyReport(

@@ -9,9 +9,10 @@ the evidence allows: for a truncation the first entry gone; for a rewrite the
 first entry that differs from one a full run verified before; for entries that do
 not match their checkpoint, the one a binary search over consistency proofs finds.
 
-A rotated log key is re-pinned only when asked (``repin``), when the new key signs
-a checkpoint that extends the one seen before and a ``key.rotated`` entry after
-it announces the key (by its RFC 7638 thumbprint).
+A rotated log key is re-pinned only when asked (``repin``), and only on the old
+key's word: a checkpoint the pinned key signed, extending the one seen before,
+includes a ``key.rotated`` entry naming the new key (by its RFC 7638 thumbprint),
+and the new key's checkpoint extends it (``translog.repin``).
 
 State per log, under ``default_state_dir()`` or the one given: ``state.json``
 (pinned key, origin, last checkpoint) and ``leaves`` (the leaf hashes of the
@@ -22,15 +23,12 @@ entries the last full run verified, 32 bytes each). Uses httpx (through
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from personae.translog.checkpoint import (
     Checkpoint,
@@ -47,6 +45,17 @@ from personae.translog.merkle import (
     root_from_nodes,
     verify_consistency,
 )
+from personae.translog.repin import RepinRefused, ed25519_thumbprint, follow_rotations
+
+__all__ = [
+    "VerificationFailed",
+    "Verified",
+    "default_state_dir",
+    "ed25519_thumbprint",
+    "parse_key",
+    "state_dir_for",
+    "verify_log",
+]
 
 
 class VerificationFailed(Exception):
@@ -166,14 +175,6 @@ class _Tree:
         return root_from_nodes(size, self.node)
 
 
-def ed25519_thumbprint(public_key: Ed25519PublicKey) -> str:
-    """The RFC 7638 JWK thumbprint of an Ed25519 key (how ``key.rotated`` entries name keys)."""
-    x = base64.urlsafe_b64encode(public_key.public_bytes_raw()).rstrip(b"=").decode("ascii")
-    canonical = json.dumps({"crv": "Ed25519", "kty": "OKP", "x": x}, separators=(",", ":"))
-    digest = hashlib.sha256(canonical.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-
-
 def parse_key(text: str) -> VerifierKey:
     """A C2SP verifier key ``<name>+<hex key ID>+<base64(0x01 || Ed25519 key)>``."""
     try:
@@ -198,7 +199,17 @@ def verify_log(
     except CheckpointError as exc:
         if not (repin and state):
             raise VerificationFailed(_signature_failure(client, key_text, exc)) from None
-        key_text, head = _repin(client, state, note)
+        try:
+            key_text, head = follow_rotations(
+                client,
+                note,
+                origin=state.origin,
+                pinned=state.verifier_key,
+                size=state.size,
+                root_hash=state.root_hash,
+            )
+        except RepinRefused as refused:
+            raise VerificationFailed(str(refused)) from None
         pinned = key_text
     if state is not None:
         _check_extends(client, state_dir, state, head)
@@ -296,30 +307,3 @@ def _first_bad(client: LogClient, tree: _Tree, head: Checkpoint) -> int:
         else:
             bad = mid
     return bad - 1
-
-
-def _repin(client: LogClient, state: _State, note: str) -> tuple[str, Checkpoint]:
-    """Accept the server's new key if it extends what was seen and the log announced it."""
-    presented = client.verifier_key()
-    key = parse_key(presented)
-    try:
-        head = parse_checkpoint(note, key.name, key.public_key, origin=state.origin)
-    except CheckpointError as exc:
-        raise VerificationFailed(
-            f"the checkpoint does not verify under the new key: {exc}"
-        ) from None
-    thumbprint = ed25519_thumbprint(key.public_key)
-    for data in client.entries(state.size, head.size) if head.size > state.size else []:
-        try:
-            entry = json.loads(data)
-        except ValueError:
-            continue
-        if isinstance(entry, dict) and (
-            entry.get("type"),
-            entry.get("key"),
-            entry.get("new_kid"),
-        ) == ("key.rotated", "log", thumbprint):
-            return presented, head
-    raise VerificationFailed(
-        f"not re-pinning: no key.rotated entry after size {state.size} announces key {presented}"
-    )

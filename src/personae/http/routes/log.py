@@ -56,9 +56,20 @@ class PublicKeyOut(BaseModel):
 
 
 @router.get("/log/checkpoint", response_class=PlainTextResponse)
-def checkpoint(svc: ServicesDep) -> PlainTextResponse:
-    """The latest checkpoint: a C2SP signed note (origin, size, base64 root, signature)."""
-    return PlainTextResponse(svc.transparency.checkpoint().note)
+def checkpoint(
+    svc: ServicesDep,
+    min_size: Annotated[
+        int | None,
+        Query(description="the oldest checkpoint of at least this many entries instead"),
+    ] = None,
+) -> PlainTextResponse:
+    """The latest checkpoint: a C2SP signed note (origin, size, base64 root, signature).
+
+    With ``min_size``, the oldest stored checkpoint whose tree has at least that many
+    entries (every checkpoint is kept; a verifier following a key rotation asks for
+    the one the old key signed over the ``key.rotated`` entry).
+    """
+    return PlainTextResponse(svc.transparency.checkpoint(min_size).note)
 
 
 @router.get("/log/entries")
