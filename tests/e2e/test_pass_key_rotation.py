@@ -312,3 +312,21 @@ def test_rotations_in_a_row_each_sign_from_their_own_time(
     assert _kid_of(alice.issue()["sd_jwt"]) == third.new.kid
     with pytest.raises(ValueError):
         services.passes.rotate_signing_key(timedelta(seconds=-1))
+
+
+def test_a_server_that_sees_a_new_key_reads_its_start_before_signing(
+    services: Services, clock: FixedClock, alice: Visitor
+) -> None:
+    # The keystore's look at the newest key and the look at start times ran on separate
+    # timers: a server could see the new key before its start, and sign with it at once
+    # (found in review).
+    old_kid = _kid_of(alice.issue()["sd_jwt"])  # both timers fresh, key A
+    other = build(services.settings, clock=clock)
+    try:
+        rotation = other.passes.rotate_signing_key(timedelta(hours=2))
+    finally:
+        other.close()
+    services.ctx.keystore._signing_checked.clear()  # only the keystore looks again
+    assert services.passes._signing_key().kid == old_kid
+    clock.advance(timedelta(hours=2))
+    assert services.passes._signing_key().kid == rotation.new.kid

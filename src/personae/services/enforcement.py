@@ -60,6 +60,8 @@ class Enforcement:
         if Scope(decision.scope) is Scope.WORLD:
             return [reported]
         person_id = self.ctx.pseudonyms.open_link(reported.id, reported.world_id, reported.escrow)
+        # A persona being opened now is then found below, or waits and sees the sanction.
+        uow.personas.take_turns_for(self.ctx.pseudonyms.lookup("person-turn", person_id))
         TranslogRepo(uow.conn).append_event(
             Event(
                 EventType.PLATFORM_SCOPE_OPENED,

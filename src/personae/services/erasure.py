@@ -159,6 +159,9 @@ class ErasureService:
     def _delete_rows(self, uow: UnitOfWork, record: ErasureRecord, now: datetime) -> bool:
         person_id = record.person_id
         personas, _ = self._owners(uow, person_id)
+        # Personas first, then status lists (revoking), as issuing a pass does: two
+        # transactions taking them in opposite orders could deadlock on PostgreSQL.
+        uow.personas.lock(personas)
         held_until = hold_end_for(self.ctx, uow, [person_owner(person_id)], now)
         if held_until is not None:
             if record.deferred_until != held_until:

@@ -114,7 +114,7 @@ class PassService:
         self._active_kid = ""
         # When keys rotated in ahead start to sign (kid -> time), and until when (on the
         # monotonic clock) that is known; the keys newest first, for the newest kid.
-        self._signing_starts: tuple[float, dict[str, datetime]] = (0.0, {})
+        self._signing_starts: tuple[float, str, dict[str, datetime]] = (0.0, "", {})
         self._keys_by_age: tuple[str, list[SigningKey]] = ("", [])
         self._next_refresh = 0.0
         self._lookup_claimed_until = 0.0
@@ -128,7 +128,7 @@ class PassService:
         then the newest of those whose time has come."""
         newest = self.ctx.keystore.signing_key(SIGNING_PURPOSE, self.settings.pass_alg)
         key = newest
-        starts = self._starts()
+        starts = self._starts(newest.kid)
         if newest.kid in starts:
             now = self.ctx.clock.now()
             if starts[newest.kid] > now:
@@ -137,15 +137,18 @@ class PassService:
         self._active_kid = key.kid
         return key
 
-    def _starts(self) -> dict[str, datetime]:
-        """When keys rotated in ahead start to sign; looked up again as often as the
-        keystore looks its newest key up (a rotation in another process shows in both)."""
-        known_until, starts = self._signing_starts
-        if time.monotonic() < known_until:
+    def _starts(self, newest_kid: str) -> dict[str, datetime]:
+        """When keys rotated in ahead start to sign; looked up again every minute, and at
+        once when the keystore's newest key is not the one they were read with (a
+        rotation in another process records the start before it stores the key, so it
+        is there to read as soon as the key can be seen)."""
+        known_until, read_with, starts = self._signing_starts
+        if read_with == newest_kid and time.monotonic() < known_until:
             return starts
         with self.ctx.uow(write=False) as uow:
             starts = uow.pass_signing_keys.signing_starts()
-        self._signing_starts = (time.monotonic() + keystore.SIGNING_KEY_RECHECK_SECONDS, starts)
+        recheck_at = time.monotonic() + keystore.SIGNING_KEY_RECHECK_SECONDS
+        self._signing_starts = (recheck_at, newest_kid, starts)
         return starts
 
     def _newest_first(self, newest: SigningKey) -> list[SigningKey]:
@@ -208,7 +211,7 @@ class PassService:
         new = self.ctx.keystore.rotate_signing_key(
             SIGNING_PURPOSE, self.settings.pass_alg, before_use=schedule
         )
-        self._signing_starts = (0.0, {})
+        self._signing_starts = (0.0, "", {})
         self._issuer_keys = None
         self.published_keys()  # records any key without a record, as the metadata would
         with self.ctx.uow(write=False) as uow:

@@ -281,6 +281,8 @@ class RegistryService:
         others = [
             self.ctx.pseudonyms.persona_id(w, person_id) for w in uow.worlds.ids() if w != world_id
         ]
+        # A platform decision being made now is then seen, or waits and reaches this one.
+        uow.personas.take_turns_for(self.ctx.pseudonyms.lookup("person-turn", person_id))
         running = uow.moderation.sanctions.platform_not_over(others, now)
         if running:
             ends = [s.ends_at for s in running]

@@ -270,6 +270,15 @@ class Personas(_Repo):
         row = self.conn.execute(_PERSONA_BY_ID, {"persona_id": persona_id}).first()
         return PersonaRecord(*row) if row else None
 
+    def take_turns_for(self, person_ref: bytes) -> None:
+        """Wait for, then hold until the transaction ends, the turn of one person (keyed,
+        so nothing stored names them): opening a persona and a platform-wide decision
+        reaching all of them must each see what the other wrote. PostgreSQL takes an
+        advisory lock; SQLite's writers already take turns."""
+        if self.conn.dialect.name == "postgresql":
+            key = int.from_bytes(person_ref[:8], "big", signed=True)
+            self.conn.execute(select(func.pg_advisory_xact_lock(key))).all()
+
     def lock(self, persona_ids: Sequence[str]) -> None:
         """Lock these personas' rows until the transaction ends, in one order (PostgreSQL;
         SQLite's writers already take turns): serialises what must see each other's

@@ -298,23 +298,25 @@ class HttpStatusLists:
             fetching.wait(self._wait)
             latest = self._cache.get(uri)
             return latest if latest is not None and now < latest.usable_until else None
+        entry: _CachedList | None = None
         try:
             entry = self._load(issuer, uri, now)
         except (*_FETCH_ERRORS, StatusTokenInvalid) as exc:
             logger.warning("status list %s unavailable: %r", uri, exc)
-            with self._lock:
-                if len(self._retry_at) >= self._max_lists:
-                    self._retry_at.pop(next(iter(self._retry_at)))
-                self._retry_at[uri] = now + self._retry
-            return usable
         finally:
+            # The outcome is in place before the fetch is over: a waiter that wakes
+            # finds the list (or the retry time), never a gap between the two.
             with self._lock:
+                if entry is not None:
+                    self._retry_at.pop(uri, None)
+                    self._keep(uri, entry)
+                else:
+                    if len(self._retry_at) >= self._max_lists:
+                        self._retry_at.pop(next(iter(self._retry_at)))
+                    self._retry_at[uri] = now + self._retry
                 del self._fetching[uri]
             fetching.set()
-        with self._lock:
-            self._retry_at.pop(uri, None)
-            self._keep(uri, entry)
-        return entry
+        return entry if entry is not None else usable
 
     def _keep(self, uri: str, entry: _CachedList) -> None:
         """Cache ``entry`` under ``uri``, dropping the oldest lists beyond the limits."""

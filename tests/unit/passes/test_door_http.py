@@ -507,3 +507,38 @@ def test_decoded_lists_kept_stay_within_their_byte_budget(world: World) -> None:
     assert lists._cached_bytes == 2 * size
     assert lists.status(World.ISSUER, uris[0], 7, World.NOW) == 0  # fetched again
     assert web.count(uris[0]) == 2
+
+
+def test_a_waiter_finds_the_list_the_moment_the_fetch_is_over(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The fetch was marked over before its list was kept: a door waiting for it could
+    # wake to find nothing and refuse a valid pass (found in review).
+    web = SlowWeb(World.STATUS_URI)
+    Registry(world, web)
+    web.pages[World.STATUS_URI] = _list_token(world, World.STATUS_URI)
+    keys = HttpIssuerKeys(World.ISSUER, fetch=web)
+    assert keys.key_for(World.ISSUER, "k1", World.NOW) is not None
+    lists = HttpStatusLists(keys, fetch=web)
+    real_keep = HttpStatusLists._keep
+
+    def slow_keep(self: HttpStatusLists, uri: str, entry: Any) -> None:
+        time.sleep(0.05)  # a thread switch at the wrong moment
+        real_keep(self, uri, entry)
+
+    monkeypatch.setattr(HttpStatusLists, "_keep", slow_keep)
+    results: dict[str, int | None] = {}
+
+    def check(name: str) -> None:
+        results[name] = lists.status(World.ISSUER, World.STATUS_URI, 7, World.NOW)
+
+    fetcher = threading.Thread(target=check, args=("fetcher",))
+    fetcher.start()
+    assert web.started.wait(5)
+    waiter = threading.Thread(target=check, args=("waiter",))
+    waiter.start()
+    time.sleep(0.05)  # let it reach the wait for the fetch in flight
+    web.release.set()
+    fetcher.join()
+    waiter.join()
+    assert results == {"fetcher": 0, "waiter": 0}

@@ -26,5 +26,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("sanctions") as batch_op:
-        batch_op.drop_column("platform")
+    if op.get_bind().dialect.name == "sqlite":
+        # Natively (SQLite 3.35+): a batch rebuild drops the table, which the foreign
+        # key of sanction_passes refuses once any sanction revoked a pass.
+        op.execute("ALTER TABLE sanctions DROP COLUMN platform")
+        return
+    op.drop_column("sanctions", "platform")
