@@ -57,7 +57,11 @@ class _Tree:
 
 
 def ed25519_thumbprint(public_key: Ed25519PublicKey) -> str:
-    """The RFC 7638 JWK thumbprint of an Ed25519 key (how ``key.rotated`` entries name keys)."""
+    """The RFC 7638 JWK thumbprint of an Ed25519 key (how ``key.rotated`` entries name keys).
+
+    ``crypto.keystore.jwk_thumbprint`` computes the same (a test holds them equal); the
+    verifier imports no server code.
+    """
     x = base64.urlsafe_b64encode(public_key.public_bytes_raw()).rstrip(b"=").decode("ascii")
     canonical = json.dumps({"crv": "Ed25519", "kty": "OKP", "x": x}, separators=(",", ":"))
     digest = hashlib.sha256(canonical.encode("ascii")).digest()
