@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, make_url
 
 from personae.clock import Clock, SystemClock
 from personae.config import Settings
@@ -164,12 +166,26 @@ class _Privacy:
         return _Privacy(lawful, HoldService(ctx), erasure, ExportService(ctx), retention)
 
 
+def _private_data_dir(settings: Settings) -> None:
+    """The data directory, and the embedded database in it, readable by the owner only:
+    the database holds password and session hashes, the disclosure log and reports
+    (SQLite gives its -wal and -shm files the database file's mode)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(settings.data_dir, 0o700)
+    url = make_url(settings.resolved_database_url())
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        path = Path(url.database)
+        if not path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        os.chmod(path, 0o600)
+
+
 def build(
     settings: Settings | None = None, *, clock: Clock | None = None, upgrade: bool = True
 ) -> Services:
     """Wire personae from settings; ``upgrade`` brings the schema to the newest revision."""
     settings = settings or Settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _private_data_dir(settings)
     engine = make_engine(settings.resolved_database_url())
     if upgrade:
         migrate.upgrade(engine)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
+from sqlalchemy import make_url
 from tests.helpers import AGE_GATE, PASSWORD
 from typer.testing import CliRunner
 
@@ -120,3 +123,34 @@ def test_rotating_the_pass_key_from_the_command_line(env: dict[str, str]) -> Non
     assert "stays published at least until" in second.output
     refused = runner.invoke(app, ["keys", "rotate-pass", "--publish-ahead", "-5"], env=env)
     assert refused.exit_code != 0
+
+
+def test_db_upgrade_never_prints_the_database_password(env: dict[str, str]) -> None:
+    # It echoed the URL as given, password included, into shell and CI logs (review).
+    url = make_url(env["PERSONAE_DATABASE_URL"])
+    if url.get_backend_name() == "postgresql":  # trust auth here: any password is let in
+        url = url.set(username=url.username or "postgres", password="s3cret-pw")
+        env = {**env, "PERSONAE_DATABASE_URL": url.render_as_string(hide_password=False)}
+    result = runner.invoke(app, ["db", "upgrade"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "newest revision" in result.output
+    assert "s3cret-pw" not in result.output
+
+
+def test_the_data_directory_and_embedded_database_are_private(tmp_path: Path) -> None:
+    # Created under the usual umask 022, the database was readable by every local user.
+    old = os.umask(0o022)
+    try:
+        data = tmp_path / "data"
+        result = runner.invoke(
+            app,
+            ["db", "upgrade"],
+            env={"PERSONAE_DATA_DIR": str(data), "PERSONAE_DATABASE_URL": ""},
+        )
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    for path in data.glob("personae.db*"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
+    assert (data / "personae.db").exists()

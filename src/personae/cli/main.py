@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
+from sqlalchemy import make_url
 
 from personae.bootstrap import Services, build
 from personae.config import Settings
@@ -239,7 +240,9 @@ def rotate_pass(
 def db_upgrade() -> None:
     """Bring the database schema to the newest revision."""
     services = _services()
-    typer.echo(f"database at the newest revision ({services.settings.resolved_database_url()})")
+    url = make_url(services.settings.resolved_database_url())
+    # Never the password: this line ends up in shell and CI logs.
+    typer.echo(f"database at the newest revision ({url.render_as_string(hide_password=True)})")
 
 
 if __name__ == "__main__":  # pragma: no cover
