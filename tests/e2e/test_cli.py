@@ -13,6 +13,7 @@ from tests.helpers import AGE_GATE, PASSWORD
 from typer.testing import CliRunner
 
 from personae.cli.main import app
+from personae.services.totp import StaffTwoFactorService
 
 runner = CliRunner()
 
@@ -154,3 +155,21 @@ def test_the_data_directory_and_embedded_database_are_private(tmp_path: Path) ->
     for path in data.glob("personae.db*"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
     assert (data / "personae.db").exists()
+
+
+def test_a_staff_account_is_never_left_without_its_second_factor(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The account and its TOTP enrolment were two transactions: a failure between them
+    # left an account the API let in on its password alone (found in review).
+    def broken(*_args: object) -> None:
+        raise OSError("keystore busy")
+
+    monkeypatch.setattr(StaffTwoFactorService, "enrol_in", broken)
+    args = ["admin", "create-staff", "mod.one", "--role", "moderator", "--password-stdin"]
+    failed = runner.invoke(app, args, input=PASSWORD + "\n", env=env)
+    assert failed.exit_code != 0
+    monkeypatch.undo()
+    again = runner.invoke(app, args, input=PASSWORD + "\n", env=env)
+    assert again.exit_code == 0, again.output  # the name was not taken by a half-made account
+    assert "secret:" in again.output

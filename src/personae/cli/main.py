@@ -18,6 +18,7 @@ from personae.bootstrap import Services, build
 from personae.config import Settings
 from personae.domain.staff import Role
 from personae.errors import PersonaeError, mapping_for
+from personae.services.totp import Enrolment
 
 app = typer.Typer(
     help="personae: one person, one identity, an unlinkable persona per world.",
@@ -153,10 +154,18 @@ def create_staff(
 ) -> None:
     """Create a staff account (the password is asked for, never taken as an argument)."""
     services = _services()
-    record = services.staff.create(username, _read_password(password_stdin), role, world)
+    enrolled: list[Enrolment] = []
+    record = services.staff.create(
+        username,
+        _read_password(password_stdin),
+        role,
+        world,
+        # In the account's own transaction: never an account without its second factor.
+        also=lambda uow, member: enrolled.append(services.two_factor.enrol_in(uow, member)),
+    )
+    (enrolment,) = enrolled
     scope = f" for world {record.world_id}" if record.world_id else ""
     typer.echo(f"created {record.role} {record.username}{scope}")
-    enrolment = services.two_factor.enrol(record.id)
     typer.echo("second factor (TOTP, RFC 6238; shown once — add it to an authenticator app now):")
     typer.echo(f"  secret: {enrolment.secret_base32}")
     typer.echo(f"  uri:    {enrolment.uri}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from personae.crypto import tokens
@@ -11,6 +12,7 @@ from personae.domain.staff import Role, check_staff_shape
 from personae.errors import Conflict, NotFound
 from personae.services.context import ServiceContext
 from personae.store.records import StaffRecord
+from personae.store.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -26,8 +28,16 @@ class StaffService:
         self.ctx = ctx
 
     def create(
-        self, username: str, password: str, role: Role, world_id: str | None = None
+        self,
+        username: str,
+        password: str,
+        role: Role,
+        world_id: str | None = None,
+        *,
+        also: Callable[[UnitOfWork, StaffRecord], object] | None = None,
     ) -> StaffRecord:
+        """A staff account; ``also`` runs in the same transaction (e.g. enrolling its
+        second factor), so a failure there leaves no account behind."""
         username = username.strip().lower()
         check_staff_shape(username, role, world_id)
         check_password(password, username)
@@ -45,6 +55,8 @@ class StaffService:
             if world_id is not None and uow.worlds.get(world_id) is None:
                 raise NotFound("no such world")
             uow.staff.add(record)
+            if also is not None:
+                also(uow, record)
         return record
 
     def rotate_master_key(self) -> KeyRotationReport:

@@ -21,6 +21,8 @@ from urllib.parse import quote
 from personae.errors import NotAuthenticated, NotFound
 from personae.services.auth import MAX_SECRET_LENGTH, IssuedSession, open_session
 from personae.services.context import ServiceContext
+from personae.store.records import StaffRecord
+from personae.store.uow import UnitOfWork
 
 STEP_SECONDS = 30
 DIGITS = 6
@@ -79,16 +81,20 @@ class StaffTwoFactorService:
 
     def enrol(self, staff_id: str) -> Enrolment:
         """A new TOTP secret for a staff member (replacing any earlier one)."""
-        secret = secrets.token_bytes(SECRET_BYTES)
-        owner = staff_owner(staff_id)
-        now = self.ctx.clock.now()
         with self.ctx.uow() as uow:
             member = uow.staff.get(staff_id)
             if member is None:
                 raise NotFound("no such staff member")
-            self.ctx.vault.new_key(owner)
-            sealed = self.ctx.vault.seal(owner, {"totp": secret.hex()})["totp"]
-            uow.staff_totp.put(staff_id, sealed, now)
+            return self.enrol_in(uow, member)
+
+    def enrol_in(self, uow: UnitOfWork, member: StaffRecord) -> Enrolment:
+        """:meth:`enrol` in the caller's transaction (one that creates the account too, so
+        no account is ever left without its second factor)."""
+        secret = secrets.token_bytes(SECRET_BYTES)
+        owner = staff_owner(member.id)
+        self.ctx.vault.new_key(owner)
+        sealed = self.ctx.vault.seal(owner, {"totp": secret.hex()})["totp"]
+        uow.staff_totp.put(member.id, sealed, self.ctx.clock.now())
         text = base64.b32encode(secret).decode("ascii").rstrip("=")
         label = quote(f"{ISSUER}:{member.username}")
         uri = (
