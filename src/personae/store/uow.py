@@ -107,10 +107,13 @@ class UnitOfWork:
     def __enter__(self) -> UnitOfWork:
         if self._lock is not None:
             self._lock.acquire()
+        conn: Connection | None = None
         try:
             conn = self._engine.connect().execution_options(**{WRITE_OPTION: self._write})
             conn.begin()
         except BaseException:
+            if conn is not None:  # BEGIN failed (e.g. SQLite busy): give the connection back
+                conn.close()
             if self._lock is not None:
                 self._lock.release()
             raise
