@@ -37,6 +37,15 @@ from personae.store.moderation_records import (
 
 R = TypeVar("R")
 
+CHUNK = 500
+"""Most keys bound in one ``IN`` list (SQLite caps the parameters of a statement)."""
+
+
+def _chunks(keys: Sequence[str]) -> list[list[str]]:
+    unique = sorted(set(keys))
+    return [unique[i : i + CHUNK] for i in range(0, len(unique), CHUNK)]
+
+
 # The records are part of this module's interface (services import them from here).
 __all__ = [
     "AppealRecord",
@@ -122,6 +131,11 @@ class Reports(_Table):
             ReportRecord, self.table.c.case_id == case_id, order=[self.table.c.received_at]
         )
 
+    def by_reporter(self, reporter: str) -> list[ReportRecord]:
+        """Every report filed from this reporter address, oldest first (the export)."""
+        c = self.table.c
+        return self._rows(ReportRecord, c.reporter == reporter, order=[c.received_at, c.id])
+
     def mark_unfounded(self, case_id: str) -> int:
         c = self.table.c
         return self._update(c.case_id == case_id, c.unfounded.is_(False), unfounded=True)
@@ -202,6 +216,14 @@ class Notes(_Table):
             where.append(c.visibility == visibility)
         return self._rows(NoteRecord, *where, order=[c.created_at, c.id])
 
+    def for_cases(self, case_ids: Sequence[str], visibility: str) -> list[NoteRecord]:
+        """The notes of this visibility on any of these cases, oldest first."""
+        c = self.table.c
+        found: list[NoteRecord] = []
+        for keys in _chunks(case_ids):
+            found += self._rows(NoteRecord, c.case_id.in_(keys), c.visibility == visibility)
+        return sorted(found, key=lambda n: (n.created_at, n.id))
+
 
 class Decisions(_Table):
     table = t.decisions
@@ -224,6 +246,13 @@ class Decisions(_Table):
         return self._rows(
             DecisionRecord, c.persona_id.in_(list(persona_ids)), order=[c.decided_at.desc()]
         )
+
+    def for_cases(self, case_ids: Sequence[str]) -> list[DecisionRecord]:
+        """The decisions (at most one each) of any of these cases."""
+        found: list[DecisionRecord] = []
+        for keys in _chunks(case_ids):
+            found += self._rows(DecisionRecord, self.table.c.case_id.in_(keys))
+        return found
 
     def upheld_count(self, persona_id: str, world_id: str, no_action: str, reversed_: str) -> int:
         """Decisions on the persona in this world that stand with a measure: not reversed,
@@ -293,6 +322,14 @@ class Sanctions(_Table):
             order=[c.starts_at],
         )
 
+    def for_personas(self, persona_ids: Sequence[str]) -> list[SanctionRecord]:
+        """Every sanction on any of these personas, lifted or ended included, oldest first."""
+        c = self.table.c
+        found: list[SanctionRecord] = []
+        for keys in _chunks(persona_ids):
+            found += self._rows(SanctionRecord, c.persona_id.in_(keys))
+        return sorted(found, key=lambda s: (s.starts_at, s.id))
+
     def by_refs(self, refs: Sequence[bytes]) -> list[SanctionRecord]:
         c = self.table.c
         return self._rows(SanctionRecord, c.decision_ref.in_(list(refs)), c.lifted_at.is_(None))
@@ -333,6 +370,14 @@ class Strikes(_Table):
         )
         return int(self.conn.execute(q).scalar_one())
 
+    def for_personas(self, persona_ids: Sequence[str]) -> list[StrikeRecord]:
+        """Every strike on any of these personas, expired or removed included, oldest first."""
+        c = self.table.c
+        found: list[StrikeRecord] = []
+        for keys in _chunks(persona_ids):
+            found += self._rows(StrikeRecord, c.persona_id.in_(keys))
+        return sorted(found, key=lambda s: (s.issued_at, s.id))
+
     def remove(self, decision_id: str, now: datetime) -> bool:
         c = self.table.c
         return (
@@ -353,6 +398,13 @@ class Appeals(_Table):
     def for_decision(self, decision_id: str) -> AppealRecord | None:
         found = self._rows(AppealRecord, self.table.c.decision_id == decision_id)
         return found[0] if found else None
+
+    def for_decisions(self, decision_ids: Sequence[str]) -> list[AppealRecord]:
+        """The appeals (at most one each) of any of these decisions, oldest first."""
+        found: list[AppealRecord] = []
+        for keys in _chunks(decision_ids):
+            found += self._rows(AppealRecord, self.table.c.decision_id.in_(keys))
+        return sorted(found, key=lambda a: (a.filed_at, a.id))
 
     def pending(
         self,

@@ -413,6 +413,21 @@ class Disclosures(_Repo):
         )
         return [DisclosureRecord(*row) for row in rows]
 
+    def page_for_persona(
+        self, persona_id: str, limit: int, before: tuple[datetime, int] | None
+    ) -> list[tuple[int, DisclosureRecord]]:
+        """One page of the persona's disclosure log, newest first, with each row's id: the
+        rows strictly older than ``before`` (at, id), the previous page's last (keyset)."""
+        d = t.disclosures
+        q = select(d.c.id, d.c.persona_id, d.c.world_id, d.c.at, d.c["items"]).where(
+            d.c.persona_id == persona_id
+        )
+        if before is not None:
+            at, row_id = before
+            q = q.where((d.c.at < at) | ((d.c.at == at) & (d.c.id < row_id)))
+        rows = self.conn.execute(q.order_by(d.c.at.desc(), d.c.id.desc()).limit(limit))
+        return [(int(row[0]), DisclosureRecord(*row[1:])) for row in rows]
+
 
 class Outbox(_Repo):
     def append(self, event: Event) -> int:
