@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hmac
 import os
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, make_url
+from sqlalchemy import Engine, insert, make_url, select
 
 from personae.clock import Clock, SystemClock
 from personae.config import Settings
@@ -18,7 +19,7 @@ from personae.crypto.vault import Pseudonyms, Vault
 from personae.domain.catalog import Catalog, default_catalog, load_catalog
 from personae.domain.retention import RecordClass, RetentionPolicy
 from personae.domain.standing import ReporterPolicy, StrikeThresholds, Threshold
-from personae.errors import CatalogError
+from personae.errors import CatalogError, KeystoreError
 from personae.services.appeal_queue import AppealQueue
 from personae.services.appeals import AppealService
 from personae.services.auth import AuthService
@@ -45,7 +46,7 @@ from personae.services.totp import StaffTwoFactorService
 from personae.services.transparency import TransparencyService, forget_personas, log_origin
 from personae.services.webauthn import PasskeyService
 from personae.services.worlds import WorldService
-from personae.store import migrate
+from personae.store import migrate, tables
 from personae.store.door_path import DoorPath
 from personae.store.engine import make_engine
 from personae.store.uow import UnitOfWork
@@ -180,6 +181,23 @@ def _private_data_dir(settings: Settings) -> None:
         os.chmod(path, 0o600)
 
 
+def _check_keystore_binding(engine: Engine, fingerprint: bytes) -> None:
+    """Refuse a database made with another keystore (e.g. the data directory is not the
+    one it was made with): its sealed values would not open, its pseudonyms and lookup
+    hashes would not match, and a second registration with the same evidence would go
+    through. The first start records the keystore's fingerprint."""
+    table = tables.keystore_binding
+    with engine.begin() as conn:
+        stored = conn.execute(select(table.c.fingerprint).where(table.c.id == 1)).scalar()
+        if stored is None:
+            conn.execute(insert(table).values(id=1, fingerprint=fingerprint))
+        elif not hmac.compare_digest(bytes(stored), fingerprint):
+            raise KeystoreError(
+                "this database was made with another keystore: check PERSONAE_DATA_DIR "
+                "(its keys/ directory) and PERSONAE_DATABASE_URL"
+            )
+
+
 def build(
     settings: Settings | None = None, *, clock: Clock | None = None, upgrade: bool = True
 ) -> Services:
@@ -207,6 +225,12 @@ def build(
         trust_list=TrustList.load(settings.trust_list_path),
         session_ttl_seconds=settings.session_ttl_seconds,
     )
+    try:
+        _check_keystore_binding(engine, ctx.pseudonyms.lookup("keystore-binding"))
+    except BaseException:
+        keystore.close()
+        engine.dispose()
+        raise
     passes = PassService(ctx, settings, sanctions=ActiveSanctions())
     enforcement = Enforcement(ctx, passes)
     privacy = _Privacy.wire(ctx, settings, passes)

@@ -254,6 +254,15 @@ door_nonces = Table(
     Column("used_at", UTCDateTime, nullable=True),
 )
 
+# Which keystore this database belongs to: a keyed hash made with the keystore's lookup
+# secret (it reveals nothing of the key). One row.
+keystore_binding = Table(
+    "keystore_binding",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("fingerprint", LargeBinary(32), nullable=False),
+)
+
 # -- a person's inbox -------------------------------------------------------------
 
 # Addressed to a vault owner ("person:<id>" or "persona:<id>"); the body is sealed
