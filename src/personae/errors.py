@@ -23,6 +23,7 @@ class PersonaeError(Exception):
 
     code = "error"
     title = "Request failed"
+    headers: dict[str, str] = {}
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -156,6 +157,19 @@ class BadRequest(PersonaeError):
     title = "Bad request"
 
 
+class TooManyAttempts(PersonaeError):
+    """Too many sign-in (or sign-up) attempts for an account or an address, refused before
+    any password is checked (429, with Retry-After)."""
+
+    code = "too-many-attempts"
+    title = "Too many attempts"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("too many sign-in attempts; wait and retry")
+        self.retry_after = retry_after
+        self.headers = {"retry-after": str(retry_after)}
+
+
 class LogIntegrityError(PersonaeError):
     """The stored transparency log disagrees with itself or its checkpoint: nothing is appended."""
 
@@ -184,6 +198,7 @@ ERROR_MAP: dict[type[PersonaeError], ErrorMapping] = {
     PayloadTooLarge: ErrorMapping(413, 2),
     KeystoreError: ErrorMapping(500, 7),
     BadRequest: ErrorMapping(400, 2),
+    TooManyAttempts: ErrorMapping(429, 2),
     LogIntegrityError: ErrorMapping(500, 8),
     PersonaeError: ErrorMapping(400, 1),
 }

@@ -367,10 +367,11 @@ def test_a_refused_presentation_uses_its_nonce(
     assert _check(client, s, good, nonce).status_code == 401
 
 
-def test_an_issuer_header_alg_that_is_not_a_string_is_an_opaque_refusal(
-    services: Services, client: TestClient
-) -> None:
-    # It once escaped the door as a TypeError: a 500, and a defect in the log.
+def _with_issuer_header(
+    services: Services, client: TestClient, **members: Any
+) -> tuple[dict[str, Any], str, str, str]:
+    """A genuine presentation for one nonce, and the same with these members added to the
+    issuer JWT's header (unsigned): (setup with its holder and pass, nonce, genuine, forged)."""
     s = _setup(services, client)
     holder = ec.generate_private_key(ec.SECP256R1())
     sd_jwt = _issue(client, s, holder)["sd_jwt"]
@@ -378,7 +379,15 @@ def test_an_issuer_header_alg_that_is_not_a_string_is_an_opaque_refusal(
     good = _shown(client, s, sd_jwt, holder, [], nonce)
     header64, rest = good.split(".", 1)
     header = orjson.loads(b64url_decode(header64))
-    forged = b64url_encode(orjson.dumps({**header, "alg": ["ES256"]})) + "." + rest
+    s |= {"holder": holder, "sd_jwt": sd_jwt}
+    return s, nonce, good, b64url_encode(orjson.dumps({**header, **members})) + "." + rest
+
+
+def test_an_issuer_header_alg_that_is_not_a_string_is_an_opaque_refusal(
+    services: Services, client: TestClient
+) -> None:
+    # It once escaped the door as a TypeError: a 500, and a defect in the log.
+    s, nonce, good, forged = _with_issuer_header(services, client, alg=["ES256"])
     response = _check(client, s, forged, nonce)
     assert response.status_code == 401
     assert "alg" not in response.text
@@ -388,14 +397,10 @@ def test_an_issuer_header_alg_that_is_not_a_string_is_an_opaque_refusal(
 def test_the_door_reads_again_only_issuer_headers_that_verified(
     services: Services, client: TestClient
 ) -> None:
-    s = _setup(services, client)
-    holder = ec.generate_private_key(ec.SECP256R1())
-    sd_jwt = _issue(client, s, holder)["sd_jwt"]
-    nonce = _nonce(client, s)
-    good = _shown(client, s, sd_jwt, holder, [], nonce)
-    header64, rest = good.split(".", 1)
-    variant = b64url_encode(orjson.dumps({**orjson.loads(b64url_decode(header64)), "n": 1}))
-    assert _check(client, s, variant + "." + rest, nonce).status_code == 401
+    s, nonce, good, forged = _with_issuer_header(services, client, n=1)
+    holder, sd_jwt = s["holder"], s["sd_jwt"]
+    header64, variant = good.split(".", 1)[0], forged.split(".", 1)[0]
+    assert _check(client, s, forged, nonce).status_code == 401
     door = services.door
     assert variant not in door._known_headers[1]
     nonce = _nonce(client, s)

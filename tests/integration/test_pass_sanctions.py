@@ -33,6 +33,12 @@ def _alice_in_aurora(services: Services, client: TestClient) -> tuple[dict[str, 
     return alice, join(client, alice, aurora, ["birth_date@age_over_18"])
 
 
+def _alice_with_a_pass(services: Services, client: TestClient) -> tuple[dict[str, str], str, str]:
+    """Alice, her Aurora persona and a pass issued for it."""
+    alice, persona = _alice_in_aurora(services, client)
+    return alice, persona, _issue(client, alice, persona).json()["pass_id"]
+
+
 def _issue(client: TestClient, alice: dict[str, str], persona: str) -> Any:
     return client.post(
         f"/v1/me/personas/{persona}/passes", headers=alice, json={"holder_jwk": _holder()}
@@ -85,8 +91,7 @@ def test_a_pass_its_holder_revoked_stays_revoked_when_the_sanction_is_lifted(
 ) -> None:
     # The holder's revocation used to be lost under moderation's: lifting the sanction
     # brought the pass back (found in review).
-    alice, persona = _alice_in_aurora(services, client)
-    pass_id = _issue(client, alice, persona).json()["pass_id"]
+    alice, persona, pass_id = _alice_with_a_pass(services, client)
     now = clock.now()
     assert _sanction(services, "dec_a", persona, now, now + DAY) == 1
     revoke = client.delete(f"/v1/me/personas/{persona}/passes/{pass_id}", headers=alice)
@@ -100,8 +105,7 @@ def test_a_pass_erasure_revoked_stays_revoked_when_the_sanction_is_lifted(
     services: Services, client: TestClient, clock: FixedClock
 ) -> None:
     # A persona kept under a hold after its person's erasure keeps its (revoked) pass.
-    alice, persona = _alice_in_aurora(services, client)
-    pass_id = _issue(client, alice, persona).json()["pass_id"]
+    _alice, persona, pass_id = _alice_with_a_pass(services, client)
     now = clock.now()
     assert _sanction(services, "dec_a", persona, now, now + DAY) == 1
     with services.ctx.uow() as uow:
@@ -115,8 +119,7 @@ def test_a_pass_erasure_revoked_stays_revoked_when_the_sanction_is_lifted(
 def test_a_pass_moderation_revoked_comes_back_when_the_sanction_is_lifted(
     services: Services, client: TestClient, clock: FixedClock
 ) -> None:
-    alice, persona = _alice_in_aurora(services, client)
-    pass_id = _issue(client, alice, persona).json()["pass_id"]
+    _alice, persona, pass_id = _alice_with_a_pass(services, client)
     now = clock.now()
     assert _sanction(services, "dec_a", persona, now, now + DAY) == 1
     assert _revoked(services, pass_id)[1] == 1
@@ -143,8 +146,7 @@ def test_no_pass_is_issued_while_a_sanction_is_yet_to_begin(
 def test_lifting_one_sanction_keeps_passes_revoked_while_another_is_yet_to_begin(
     services: Services, client: TestClient, clock: FixedClock
 ) -> None:
-    alice, persona = _alice_in_aurora(services, client)
-    pass_id = _issue(client, alice, persona).json()["pass_id"]
+    _alice, persona, pass_id = _alice_with_a_pass(services, client)
     now = clock.now()
     assert _sanction(services, "dec_a", persona, now, now + DAY) == 1
     assert _sanction(services, "dec_b", persona, now + 2 * DAY, now + 3 * DAY) == 0
@@ -201,8 +203,7 @@ def test_lifting_the_sanction_that_held_passes_after_another_was_lifted_restores
 ) -> None:
     # Lifting A while B was in force kept A's passes revoked, but linked them to nothing:
     # reversing B later restored nothing (found in review).
-    alice, persona = _alice_in_aurora(services, client)
-    pass_id = _issue(client, alice, persona).json()["pass_id"]
+    _alice, persona, pass_id = _alice_with_a_pass(services, client)
     now = clock.now()
     assert _sanction(services, "dec_a", persona, now, now + DAY) == 1
     assert _sanction(services, "dec_b", persona, now, now + 2 * DAY) == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from personae import __version__, web
@@ -17,7 +17,7 @@ from personae.http.routes import log as log_routes
 from personae.services.periodic import PeriodicTask
 from personae.services.transparency_sequencer import SEQUENCE_INTERVAL_SECONDS
 from personae.store.engine import checkpoint_wal
-from personae.web.security import SignInLimits, TooManyAttempts
+from personae.web.security import SignInLimits
 
 
 def _lifespan(
@@ -62,15 +62,6 @@ def _lifespan(
     return lifespan
 
 
-def _too_many_attempts(_request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, TooManyAttempts)
-    refused = problems.problem(
-        429, "too-many-attempts", "Too many attempts", "too many sign-in attempts; wait and retry"
-    )
-    refused.headers["retry-after"] = str(exc.retry_after)
-    return refused
-
-
 def create_app(services: Services, *, sweeper: bool = False, sequencer: bool = False) -> FastAPI:
     """An app bound to one set of services (one database, one keystore).
 
@@ -92,7 +83,6 @@ def create_app(services: Services, *, sweeper: bool = False, sequencer: bool = F
     # One sign-in limiter for the process: the API's sign-ins and the pages share its buckets.
     app.state.sign_in_limits = SignInLimits()
     problems.install(app)
-    app.add_exception_handler(TooManyAttempts, _too_many_attempts)
     app.include_router(system.router)
     # Routes match in order: the world API's door checks, the busiest route, come first.
     app.include_router(passes.router)

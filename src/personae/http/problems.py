@@ -47,7 +47,9 @@ def _personae_error(_request: Request, exc: Exception) -> Response:
         return problem(500, "internal", "Internal error", "the service could not complete this")
     if isinstance(exc, NotAuthenticated):
         log.info("authentication refused: %s", exc.detail)
-    return problem(mapping.http_status, exc.code, exc.title, exc.detail, errors)
+    answer = problem(mapping.http_status, exc.code, exc.title, exc.detail, errors)
+    answer.headers.update(exc.headers)
+    return answer
 
 
 def _validation_error(_request: Request, exc: Exception) -> Response:

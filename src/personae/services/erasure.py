@@ -29,7 +29,7 @@ from personae.services.context import ServiceContext
 from personae.services.holds import HeldSubjects, hold_end_for
 from personae.services.notices import post_notice
 from personae.services.passes import PassService
-from personae.services.production import owned_personas
+from personae.services.personas import owned_personas
 from personae.store.retention_repo import ErasureRecord
 from personae.store.uow import UnitOfWork
 

@@ -13,7 +13,7 @@ from personae.errors import NotFound
 from personae.services.auth import PersonPrincipal
 from personae.services.context import ServiceContext
 from personae.services.moderation import scope_kind
-from personae.services.production import owned_personas
+from personae.services.personas import owned_personas
 from personae.store.moderation_repo import DecisionRecord
 from personae.store.records import DisclosureRecord
 from personae.store.uow import UnitOfWork

@@ -21,7 +21,8 @@ from personae.domain.staff import Action, may
 from personae.errors import Conflict, Forbidden, NotFound
 from personae.services.auth import StaffPrincipal
 from personae.services.context import ServiceContext
-from personae.services.production import owned_personas, unmask
+from personae.services.personas import owned_personas
+from personae.services.production import unmask
 from personae.store.lawful_repo import HoldRecord, LawfulRequestRecord
 from personae.store.uow import UnitOfWork
 

@@ -27,6 +27,11 @@ def owned_persona(
     return persona
 
 
+def owned_personas(ctx: ServiceContext, uow: UnitOfWork, person_id: str) -> list[PersonaRecord]:
+    """A person's personas, found forward (world ids → pseudonyms), never by a stored link."""
+    return uow.personas.among([ctx.pseudonyms.persona_id(w, person_id) for w in uow.worlds.ids()])
+
+
 def derive_items(
     ctx: ServiceContext, uow: UnitOfWork, persona_id: str, today: date
 ) -> tuple[dict[str, Any], list[str]]:

@@ -27,6 +27,7 @@ from personae.domain.lawful_access import (
 )
 from personae.errors import Conflict, Forbidden, NotFound
 from personae.services.context import ServiceContext
+from personae.services.personas import owned_personas
 from personae.store.lawful_repo import LawfulRequestRecord
 from personae.store.records import PersonaRecord
 from personae.store.uow import UnitOfWork
@@ -213,11 +214,6 @@ class PackageBuilder:
             }
             for a in sealed
         ]
-
-
-def owned_personas(ctx: ServiceContext, uow: UnitOfWork, person_id: str) -> list[PersonaRecord]:
-    """A person's personas, found forward (world ids → pseudonyms), never by a stored link."""
-    return uow.personas.among([ctx.pseudonyms.persona_id(w, person_id) for w in uow.worlds.ids()])
 
 
 def unmask(

@@ -33,7 +33,7 @@ from personae.errors import (
 )
 from personae.services.auth import IssuedSession, PersonPrincipal, open_session
 from personae.services.context import ServiceContext
-from personae.services.personas import owned_persona
+from personae.services.personas import owned_persona, owned_personas
 from personae.services.views import (
     AttributeView,
     ConsentView,
@@ -228,11 +228,6 @@ class RegistryService:
 
     # -- personas --------------------------------------------------------------
 
-    def _owned_personas(self, uow: UnitOfWork, person_id: str) -> list[PersonaRecord]:
-        """The person's personas, found forward (world ids → pseudonyms), never by a stored link."""
-        candidates = [self.ctx.pseudonyms.persona_id(w, person_id) for w in uow.worlds.ids()]
-        return uow.personas.among(candidates)
-
     def _needed(self, uow: UnitOfWork, persona_id: str) -> set[str]:
         """The attributes the persona's active consents need."""
         return {
@@ -254,7 +249,7 @@ class RegistryService:
         (the rest of each copy is left as it was), updates rows in place, and visits the
         personas in a random order: no write order or row position groups them.
         """
-        personas = self._owned_personas(uow, person_id)
+        personas = owned_personas(self.ctx, uow, person_id)
         _SHUFFLE.shuffle(personas)
         for persona in personas:
             if value and name in self._needed(uow, persona.id):
@@ -278,11 +273,9 @@ class RegistryService:
         """A platform-scope sanction reaches the personas the person had when it was
         decided; a persona opened since would escape it, so none is opened while one runs
         (or is yet to begin). The person's other personas are found forward, as always."""
-        others = [
-            self.ctx.pseudonyms.persona_id(w, person_id) for w in uow.worlds.ids() if w != world_id
-        ]
         # A platform decision being made now is then seen, or waits and reaches this one.
         uow.personas.take_turns_for(self.ctx.pseudonyms.lookup("person-turn", person_id))
+        others = [p.id for p in owned_personas(self.ctx, uow, person_id) if p.world_id != world_id]
         running = uow.moderation.sanctions.platform_not_over(others, now)
         if running:
             ends = [s.ends_at for s in running]
@@ -364,7 +357,7 @@ class RegistryService:
             names = {w.id: w.name for w in uow.worlds.all()}
             return [
                 self._persona_view(uow, p, names.get(p.world_id, ""))
-                for p in self._owned_personas(uow, who.person_id)
+                for p in owned_personas(self.ctx, uow, who.person_id)
             ]
 
     def set_consent(
@@ -398,7 +391,7 @@ class RegistryService:
     def disclosures(self, who: PersonPrincipal, limit: int = 200) -> list[DisclosureView]:
         with self.ctx.uow(write=False) as uow:
             names = {w.id: w.name for w in uow.worlds.all()}
-            ids = [p.id for p in self._owned_personas(uow, who.person_id)]
+            ids = [p.id for p in owned_personas(self.ctx, uow, who.person_id)]
             return [
                 DisclosureView(d.persona_id, d.world_id, names.get(d.world_id, ""), d.at, d.items)
                 for d in uow.disclosures.for_personas(ids, limit)

@@ -11,6 +11,7 @@ from personae.domain.standing import StandingInputs, Tier, standing
 from personae.errors import NotFound
 from personae.services.auth import PersonPrincipal, WorldPrincipal
 from personae.services.context import ServiceContext
+from personae.services.personas import owned_personas
 from personae.services.worlds import world_persona
 from personae.store.records import PersonaRecord
 from personae.store.uow import UnitOfWork
@@ -114,11 +115,8 @@ class StandingService:
             if person is None:
                 raise NotFound("no such person")
             assurance = Assurance(person.assurance)
-            candidates = [
-                self.ctx.pseudonyms.persona_id(w, who.person_id) for w in uow.worlds.ids()
-            ]
             views = []
-            for persona in uow.personas.among(candidates):
+            for persona in owned_personas(self.ctx, uow, who.person_id):
                 uow.moderation.assurance.put(persona.id, assurance.value)
                 result = standing(_inputs(uow, persona, assurance, now))
                 views.append(

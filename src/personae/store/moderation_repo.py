@@ -83,6 +83,15 @@ class _Table:
     def _update(self, *where: Any, **values: Any) -> int:
         return int(self.conn.execute(update(self.table).where(*where).values(**values)).rowcount)
 
+    def _rows_among(
+        self, record_type: type[R], column: Any, keys: Sequence[str], *where: Any
+    ) -> list[R]:
+        """The rows whose ``column`` is one of ``keys``, a bounded ``IN`` list at a time."""
+        found: list[R] = []
+        for chunk in _chunks(keys):
+            found += self._rows(record_type, column.in_(chunk), *where)
+        return found
+
 
 class Policies(_Table):
     table = t.policies
@@ -219,9 +228,7 @@ class Notes(_Table):
     def for_cases(self, case_ids: Sequence[str], visibility: str) -> list[NoteRecord]:
         """The notes of this visibility on any of these cases, oldest first."""
         c = self.table.c
-        found: list[NoteRecord] = []
-        for keys in _chunks(case_ids):
-            found += self._rows(NoteRecord, c.case_id.in_(keys), c.visibility == visibility)
+        found = self._rows_among(NoteRecord, c.case_id, case_ids, c.visibility == visibility)
         return sorted(found, key=lambda n: (n.created_at, n.id))
 
 
@@ -249,10 +256,7 @@ class Decisions(_Table):
 
     def for_cases(self, case_ids: Sequence[str]) -> list[DecisionRecord]:
         """The decisions (at most one each) of any of these cases."""
-        found: list[DecisionRecord] = []
-        for keys in _chunks(case_ids):
-            found += self._rows(DecisionRecord, self.table.c.case_id.in_(keys))
-        return found
+        return self._rows_among(DecisionRecord, self.table.c.case_id, case_ids)
 
     def upheld_count(self, persona_id: str, world_id: str, no_action: str, reversed_: str) -> int:
         """Decisions on the persona in this world that stand with a measure: not reversed,
@@ -310,24 +314,20 @@ class Sanctions(_Table):
     def platform_not_over(self, persona_ids: Sequence[str], now: datetime) -> list[SanctionRecord]:
         """Sanctions of platform-scope decisions on any of these personas that are in force
         or yet to begin (not lifted, not ended)."""
-        if not persona_ids:
-            return []
         c = self.table.c
-        return self._rows(
+        found = self._rows_among(
             SanctionRecord,
-            c.persona_id.in_(list(persona_ids)),
+            c.persona_id,
+            persona_ids,
             c.platform.is_(True),
             c.lifted_at.is_(None),
             c.ends_at.is_(None) | (c.ends_at > now),
-            order=[c.starts_at],
         )
+        return sorted(found, key=lambda s: (s.starts_at, s.id))
 
     def for_personas(self, persona_ids: Sequence[str]) -> list[SanctionRecord]:
         """Every sanction on any of these personas, lifted or ended included, oldest first."""
-        c = self.table.c
-        found: list[SanctionRecord] = []
-        for keys in _chunks(persona_ids):
-            found += self._rows(SanctionRecord, c.persona_id.in_(keys))
+        found = self._rows_among(SanctionRecord, self.table.c.persona_id, persona_ids)
         return sorted(found, key=lambda s: (s.starts_at, s.id))
 
     def by_refs(self, refs: Sequence[bytes]) -> list[SanctionRecord]:
@@ -372,10 +372,7 @@ class Strikes(_Table):
 
     def for_personas(self, persona_ids: Sequence[str]) -> list[StrikeRecord]:
         """Every strike on any of these personas, expired or removed included, oldest first."""
-        c = self.table.c
-        found: list[StrikeRecord] = []
-        for keys in _chunks(persona_ids):
-            found += self._rows(StrikeRecord, c.persona_id.in_(keys))
+        found = self._rows_among(StrikeRecord, self.table.c.persona_id, persona_ids)
         return sorted(found, key=lambda s: (s.issued_at, s.id))
 
     def remove(self, decision_id: str, now: datetime) -> bool:
@@ -401,9 +398,7 @@ class Appeals(_Table):
 
     def for_decisions(self, decision_ids: Sequence[str]) -> list[AppealRecord]:
         """The appeals (at most one each) of any of these decisions, oldest first."""
-        found: list[AppealRecord] = []
-        for keys in _chunks(decision_ids):
-            found += self._rows(AppealRecord, self.table.c.decision_id.in_(keys))
+        found = self._rows_among(AppealRecord, self.table.c.decision_id, decision_ids)
         return sorted(found, key=lambda a: (a.filed_at, a.id))
 
     def pending(

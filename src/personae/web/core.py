@@ -209,21 +209,14 @@ class PageRoute(APIRoute):
                 return await handler(request)
             except PageError as exc:
                 return error_page(request, exc.status, exc.title, exc.detail)
-            except security.TooManyAttempts as exc:
-                refused = error_page(
-                    request,
-                    429,
-                    "Too many attempts",
-                    "Too many sign-in attempts. Wait a few minutes.",
-                )
-                refused.headers["retry-after"] = str(exc.retry_after)
-                return refused
             except PersonaeError as exc:
                 status = mapping_for(exc).http_status
                 if status >= 500:
                     log.error("%s: %s", exc.code, exc.detail)
                     return error_page(request, 500, "Something went wrong", "Please try again.")
-                return error_page(request, status, exc.title, exc.detail)
+                page = error_page(request, status, exc.title, exc.detail)
+                page.headers.update(exc.headers)
+                return page
 
         return page_handler
 

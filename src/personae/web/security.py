@@ -28,6 +28,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from personae.crypto.vault import Pseudonyms
+from personae.errors import TooManyAttempts
 
 SESSION_COOKIE = "personae_session"
 PRE_COOKIE = "personae_pre"
@@ -195,14 +196,6 @@ def canonical_account(name: str) -> str:
     sign-in both strip and lower-case it), so that every spelling that signs in to one
     account is charged to that account's bucket."""
     return name.strip().lower()
-
-
-class TooManyAttempts(Exception):
-    """A sign-in (or sign-up) attempt refused before any password is checked: 429."""
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__("too many sign-in attempts")
-        self.retry_after = retry_after
 
 
 class SignInLimits:
